@@ -1,0 +1,86 @@
+"""The headless commands: `python main.py <command> ...`.
+
+Exit codes: 0 done, 2 bad input or usage, 1 any other failure. Progress goes to
+stderr, results (and `--json`) to stdout; user errors print a message, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from app import __version__
+from app.errors import JobCancelled, UserError
+
+COMMANDS = ("stage", "defurnish", "segment", "guides", "bench", "models", "eval-defurnish")
+
+
+class UsageError(UserError):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so every usage error ends the same way."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from app.cli import bench, generate, guides_cmd, segment_cmd
+
+    parser = _Parser(prog="main.py", description="RoomStager: virtual staging of room photos")
+    parser.add_argument("--version", action="version", version=f"RoomStager {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    generate.register(sub)
+    segment_cmd.register(sub)
+    guides_cmd.register(sub)
+    bench.register(sub)
+    for optional in ("app.cli.models_cmd", "app.cli.eval_cmd"):
+        try:
+            module = __import__(optional, fromlist=["register"])
+        except ImportError:
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or bool(os.environ.get("ROOMSTAGER_DEBUG"))
+    argv = [a for a in argv if a != "--debug"]  # accepted anywhere on the line
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    _quiet_libraries(debug)
+    try:
+        args = build_parser().parse_args(argv)
+        if not getattr(args, "run", None):
+            build_parser().print_help(sys.stderr)
+            return 2
+        return int(args.run(args) or 0)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, JobCancelled):
+        print("cancelled", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if debug:
+            raise
+        print(f"error: {exc.__class__.__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        return 1
+
+
+def _quiet_libraries(debug: bool) -> None:
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    if debug:
+        return
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    for name in ("diffusers", "transformers", "accelerate", "huggingface_hub"):
+        logging.getLogger(name).setLevel(logging.ERROR)

@@ -1,0 +1,48 @@
+"""`guides`: what the ControlNets see, written as DIR/canny.png, depth.png, staging_area.png."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.cli.common import Stopwatch, add_engine_options, emit_json, engine_for, load_photo, run_job
+from app.engine import requests as rq
+
+
+def register(sub) -> None:
+    p = sub.add_parser("guides", help="write the Canny, depth and staging-area guides of a photo")
+    p.add_argument("photo", metavar="PHOTO")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("--canny-low", type=int, default=100)
+    p.add_argument("--canny-high", type=int, default=200)
+    add_engine_options(p)
+    p.set_defaults(run=run_guides_command)
+
+
+def run_guides_command(args) -> int:
+    from app.imaging.io import write_mask, write_photo
+
+    clock = Stopwatch()
+    photo = load_photo(args.photo)
+    request = rq.GuidesRequest(photo=photo.pixels, photo_path=str(photo.path), models=args.models,
+                               model_set=args.model_set, device=args.device,
+                               canny_low=args.canny_low, canny_high=args.canny_high)
+    engine = engine_for(args)
+    try:
+        result = run_job(engine, request)
+    finally:
+        engine.shutdown()
+    out = Path(args.output)
+    import numpy as np
+
+    written = [
+        write_photo(out / "canny.png", np.dstack([result.canny] * 3), sidecar=False, protect=[photo.path]),
+        write_photo(out / "depth.png", np.dstack([result.depth] * 3), sidecar=False, protect=[photo.path]),
+        write_mask(out / "staging_area.png", result.staging_area),
+    ]
+    if args.json:
+        emit_json({"outputs": [str(p) for p in written], "request": request.to_dict(),
+                   "timings": {**result.timings, "total_s": clock()}})
+    else:
+        for p in written:
+            print(p)
+    return 0

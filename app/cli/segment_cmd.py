@@ -1,0 +1,73 @@
+"""`segment`: points and a box -> a full-resolution mask PNG."""
+
+from __future__ import annotations
+
+from app.cli.common import Stopwatch, add_engine_options, emit_json, engine_for, load_photo, run_job
+from app.engine import requests as rq
+from app.errors import UserError
+
+
+def parse_point(text: str) -> tuple[float, float, bool]:
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        if len(parts) == 2:
+            return float(parts[0]), float(parts[1]), True
+        if len(parts) == 3 and parts[2].lower() in ("neg", "-", "0", "negative"):
+            return float(parts[0]), float(parts[1]), False
+        if len(parts) == 3 and parts[2].lower() in ("pos", "+", "1", "positive"):
+            return float(parts[0]), float(parts[1]), True
+    except ValueError:
+        pass
+    raise UserError(f"--point {text}: expected X,Y or X,Y,neg")
+
+
+def parse_box(text: str) -> tuple[float, float, float, float]:
+    try:
+        x0, y0, x1, y1 = (float(v) for v in text.split(","))
+    except ValueError:
+        raise UserError(f"--box {text}: expected X0,Y0,X1,Y1") from None
+    if x1 <= x0 or y1 <= y0:
+        raise UserError(f"--box {text}: X1 and Y1 must be larger than X0 and Y0")
+    return x0, y0, x1, y1
+
+
+def register(sub) -> None:
+    p = sub.add_parser("segment", help="select an object by points and/or a box (Segment Anything)")
+    p.add_argument("photo", metavar="PHOTO")
+    p.add_argument("--point", action="append", default=[], metavar="X,Y[,neg]", help="repeatable")
+    p.add_argument("--box", default=None, metavar="X0,Y0,X1,Y1")
+    p.add_argument("--mask-index", type=int, default=None, metavar="I", help="pick SAM's candidate 0-2")
+    p.add_argument("-o", "--output", required=True, metavar="MASK.png")
+    add_engine_options(p)
+    p.set_defaults(run=run_segment_command)
+
+
+def run_segment_command(args) -> int:
+    from app.imaging.io import write_mask
+
+    points = [parse_point(p) for p in args.point]
+    box = parse_box(args.box) if args.box else None
+    if getattr(args, "auto", None):
+        from app.cli.auto_masks import run_auto_segment  # automatic masks (furniture, floor, structure)
+
+        return run_auto_segment(args)
+    if not points and box is None:
+        raise UserError("segment needs at least one --point or a --box")
+    clock = Stopwatch()
+    photo = load_photo(args.photo)
+    request = rq.SegmentRequest(photo=photo.pixels, photo_path=str(photo.path), models=args.models,
+                                model_set=args.model_set, device=args.device, points=points, box=box,
+                                mask_index=args.mask_index)
+    engine = engine_for(args)
+    try:
+        result = run_job(engine, request)
+    finally:
+        engine.shutdown()
+    out = write_mask(args.output, result.mask)
+    if args.json:
+        emit_json({"outputs": [str(out)], "scores": result.scores, "chosen": result.chosen,
+                   "area": int(result.mask.sum()), "request": request.to_dict(),
+                   "timings": {**result.timings, "total_s": clock()}})
+    else:
+        print(out)
+    return 0

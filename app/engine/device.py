@@ -1,0 +1,115 @@
+"""Device, dtype and memory tier: CUDA > MPS > CPU, and what to do when memory runs out."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from app.errors import UserError
+
+log = logging.getLogger(__name__)
+
+# Memory tiers, lowest first. Each step down trades speed for memory.
+TIERS = ("sequential", "offload", "low", "full")
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    device: str  # "cuda", "mps", "cpu"
+    dtype_name: str  # "float16", "bfloat16", "float32"
+    name: str
+    vram_gb: float | None  # None on CPU
+    tier: str  # one of TIERS
+
+    @property
+    def dtype(self):
+        import torch
+
+        return getattr(torch, self.dtype_name)
+
+    def lower_tier(self) -> DeviceInfo | None:
+        i = TIERS.index(self.tier)
+        if i == 0:
+            return None
+        return DeviceInfo(self.device, self.dtype_name, self.name, self.vram_gb, TIERS[i - 1])
+
+
+def tier_for_vram(vram_gb: float | None) -> str:
+    """Krita-like presets: small cards offload and tile, big cards keep everything resident."""
+    if vram_gb is None:
+        return "full"
+    if vram_gb < 5:
+        return "sequential"
+    if vram_gb < 8.5:
+        return "offload"
+    if vram_gb < 12.5:
+        return "low"
+    return "full"
+
+
+def _cpu_dtype() -> str:
+    import torch
+
+    try:  # bf16 only pays off where the CPU has native bf16 (AVX512-BF16 / AMX)
+        if torch.ops.mkldnn._is_mkldnn_bf16_supported():
+            return "bfloat16"
+    except Exception:
+        pass
+    return "float32"
+
+
+def pick_device(requested: str | None = None, memory_mode: str | None = None) -> DeviceInfo:
+    """Best available device, or the requested one with a clear message when it is not usable."""
+    import torch
+
+    want = (requested or "auto").lower()
+    if want not in ("auto", "cuda", "mps", "cpu"):
+        raise UserError(f"unknown device '{requested}' (choose cuda, mps or cpu)")
+    if want in ("auto", "cuda") and torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        vram = props.total_memory / 2**30
+        tier = memory_mode if memory_mode in TIERS else tier_for_vram(vram)
+        return DeviceInfo("cuda", "float16", props.name, round(vram, 1), tier)
+    if want == "cuda":
+        raise UserError(explain_no_cuda())
+    mps = getattr(torch.backends, "mps", None)
+    if want in ("auto", "mps") and mps is not None and mps.is_available():
+        return DeviceInfo("mps", "float16", "Apple GPU", None, memory_mode if memory_mode in TIERS else "low")
+    if want == "mps":
+        raise UserError("no Apple GPU (MPS) is available on this machine; use --device cpu")
+    return DeviceInfo("cpu", _cpu_dtype(), "CPU", None, "full")
+
+
+def explain_no_cuda() -> str:
+    import torch
+
+    if torch.version.cuda is None:
+        return (
+            "CUDA was requested, but this torch is a CPU-only build (\"Torch not compiled with CUDA\"). "
+            "Install the CUDA build of torch for your card: run the installer's first-run step "
+            "(`python installer/firstrun.py`), or pick the matching command at pytorch.org."
+        )
+    return (
+        f"CUDA was requested and torch was built for CUDA {torch.version.cuda}, but no NVIDIA GPU is usable: "
+        "check that the card is present and that its driver is recent enough for this CUDA version "
+        "(update the NVIDIA driver, then restart)."
+    )
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    import torch
+
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return True
+    text = str(exc).lower()
+    return "out of memory" in text or "mps backend out of memory" in text
+
+
+def free_memory() -> None:
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

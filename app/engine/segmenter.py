@@ -1,0 +1,202 @@
+"""Click-to-segment with Segment Anything.
+
+The image embedding is computed once per image *content* and cached in memory
+and on disk, so the same photo under another name, or reopened tomorrow, costs
+nothing. A click only runs SAM's light prompt encoder and mask decoder; the
+chosen low-resolution mask is upscaled to full photo size inside its own
+bounding box, which keeps a click fast on a 24+ MP photo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from app.engine.requests import SegmentResult, array_digest
+from app.errors import UserError
+
+log = logging.getLogger(__name__)
+
+SAM_SIZE = 1024  # SAM's input side
+LOW_RES = 256  # side of the decoder's mask logits
+
+
+@dataclass
+class Embedding:
+    features: object  # torch tensor 1x256x64x64
+    input_size: tuple[int, int]  # (h, w) of the resized photo inside the 1024 square
+    original_size: tuple[int, int]  # (h, w) of the photo
+
+
+class ContentKeys:
+    """Content hash of a photo array, remembered per array object so a click never re-hashes."""
+
+    def __init__(self):
+        self._known: dict[int, tuple[weakref.ref, str]] = {}
+
+    def key(self, photo: np.ndarray) -> str:
+        hit = self._known.get(id(photo))
+        if hit is not None and hit[0]() is photo:
+            return hit[1]
+        digest = array_digest(photo)
+        self._known = {k: v for k, v in self._known.items() if v[0]() is not None}
+        self._known[id(photo)] = (weakref.ref(photo), digest)
+        return digest
+
+
+class Segmenter:
+    def __init__(self, sam, device: str, model_id: str, cache_dir: Path | None = None, memory_items: int = 6):
+        import torch
+
+        self.sam = sam.to(device).eval()
+        self.device = device
+        self.cache_dir = Path(cache_dir) / hashlib.sha1(model_id.encode()).hexdigest()[:16] if cache_dir else None
+        self._memory: OrderedDict[str, Embedding] = OrderedDict()
+        self._memory_items = memory_items
+        self._keys = ContentKeys()
+        self._lock = threading.Lock()
+        self._torch = torch
+        self.encodes = 0  # how many embeddings were computed (not served from a cache)
+
+    # ---- embedding -----------------------------------------------------------
+
+    def embed(self, photo: np.ndarray) -> tuple[str, bool, Embedding]:
+        """(content key, served from cache?, embedding)."""
+        key = self._keys.key(photo)
+        with self._lock:
+            if key in self._memory:
+                self._memory.move_to_end(key)
+                return key, True, self._memory[key]
+        emb = self._load_disk(key)
+        cached = emb is not None
+        if emb is None:
+            emb = self._encode(photo)
+            self._save_disk(key, emb)
+        with self._lock:
+            self._memory[key] = emb
+            while len(self._memory) > self._memory_items:
+                self._memory.popitem(last=False)
+        return key, cached, emb
+
+    def _encode(self, photo: np.ndarray) -> Embedding:
+        torch = self._torch
+        h, w = photo.shape[:2]
+        scale = SAM_SIZE / max(h, w)
+        nh, nw = int(h * scale + 0.5), int(w * scale + 0.5)
+        small = cv2.resize(photo, (nw, nh), interpolation=cv2.INTER_AREA)
+        x = torch.as_tensor(small, device=self.device).permute(2, 0, 1)[None].float()
+        with torch.inference_mode():
+            x = self.sam.preprocess(x)  # normalise and pad to 1024x1024
+            features = self.sam.image_encoder(x)
+        self.encodes += 1
+        return Embedding(features, (nh, nw), (h, w))
+
+    def _disk_path(self, key: str) -> Path | None:
+        return self.cache_dir / f"{key}.pt" if self.cache_dir else None
+
+    def _load_disk(self, key: str) -> Embedding | None:
+        path = self._disk_path(key)
+        if path is None or not path.is_file():
+            return None
+        try:
+            data = self._torch.load(path, map_location=self.device, weights_only=True)
+            return Embedding(data["features"], tuple(data["input_size"]), tuple(data["original_size"]))
+        except Exception as exc:  # a damaged cache entry is recomputed, never fatal
+            log.warning("ignoring SAM cache entry %s: %s", path, exc)
+            return None
+
+    def _save_disk(self, key: str, emb: Embedding) -> None:
+        path = self._disk_path(key)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            self._torch.save({"features": emb.features.cpu(), "input_size": list(emb.input_size),
+                              "original_size": list(emb.original_size)}, tmp)
+            tmp.replace(path)
+        except OSError as exc:
+            log.warning("could not write SAM cache %s: %s", path, exc)
+
+    # ---- clicks --------------------------------------------------------------
+
+    def segment(self, photo, points, box=None, multimask=True, mask_index=None) -> SegmentResult:
+        if not points and box is None:
+            raise UserError("segmenting needs at least one point or a box")
+        h, w = photo.shape[:2]
+        for x, y, *_ in points:
+            if not (0 <= x < w and 0 <= y < h):
+                raise UserError(f"point {x:g},{y:g} is outside the {w}x{h} photo")
+        t0 = time.perf_counter()
+        _, cached, emb = self.embed(photo)
+        t1 = time.perf_counter()
+        logits, scores = self._decode(emb, points, box, multimask)
+        chosen = int(np.argmax(scores)) if mask_index is None else int(mask_index)
+        if not 0 <= chosen < len(scores):
+            raise UserError(f"mask index {mask_index} is out of range (0-{len(scores) - 1})")
+        mask = upscale_logits(logits[chosen], emb.input_size, emb.original_size)
+        t2 = time.perf_counter()
+        return SegmentResult(mask=mask, scores=[float(s) for s in scores], chosen=chosen,
+                             low_res_logits=logits[chosen],
+                             timings={"embed_s": t1 - t0, "decode_s": t2 - t1, "embedding_cached": cached})
+
+    def _decode(self, emb: Embedding, points, box, multimask):
+        torch = self._torch
+        oh, ow = emb.original_size
+        sx, sy = emb.input_size[1] / ow, emb.input_size[0] / oh
+        sam = self.sam
+        coords = labels = None
+        if points:
+            # same mapping as SamPredictor: scale only (the prompt encoder adds the half-pixel)
+            pts = np.array([[p[0] * sx, p[1] * sy] for p in points], dtype=np.float32)
+            coords = torch.as_tensor(pts, device=self.device)[None]
+            labels = torch.as_tensor([[1 if (len(p) < 3 or p[2]) else 0 for p in points]], device=self.device)
+        boxes = None
+        if box is not None:
+            x0, y0, x1, y1 = box
+            boxes = torch.as_tensor([[x0 * sx, y0 * sy, x1 * sx, y1 * sy]], dtype=torch.float32, device=self.device)
+        with torch.inference_mode():
+            sparse, dense = sam.prompt_encoder(
+                points=(coords, labels) if coords is not None else None, boxes=boxes, masks=None
+            )
+            low, iou = sam.mask_decoder(
+                image_embeddings=emb.features, image_pe=sam.prompt_encoder.get_dense_pe(),
+                sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense, multimask_output=multimask,
+            )
+        return low[0].float().cpu().numpy(), iou[0].float().cpu().numpy()
+
+
+def upscale_logits(logits: np.ndarray, input_size: tuple[int, int], original_size: tuple[int, int]) -> np.ndarray:
+    """Low-res SAM logits (256x256 over the padded 1024 square) -> bool mask at photo size.
+
+    Only the window around positive logits is resampled: the rest of a 24 MP
+    mask is known to be empty without touching it.
+    """
+    oh, ow = original_size
+    ih, iw = input_size
+    valid = logits[: -(-ih * LOW_RES // SAM_SIZE), : -(-iw * LOW_RES // SAM_SIZE)]
+    # photo pixel -> low-res logit pixel (centres aligned)
+    fx, fy = iw * LOW_RES / SAM_SIZE / ow, ih * LOW_RES / SAM_SIZE / oh
+    mask = np.zeros((oh, ow), dtype=bool)
+    ys, xs = np.nonzero(valid > 0)
+    if len(xs) == 0:
+        return mask
+    # one low-res pixel of margin: bilinear weights reach that far
+    x0 = max(int((xs.min() - 1) / fx), 0)
+    x1 = min(int((xs.max() + 2) / fx) + 1, ow)
+    y0 = max(int((ys.min() - 1) / fy), 0)
+    y1 = min(int((ys.max() + 2) / fy) + 1, oh)
+    m = np.float32([[fx, 0, (x0 + 0.5) * fx - 0.5], [0, fy, (y0 + 0.5) * fy - 0.5]])
+    window = cv2.warpAffine(np.ascontiguousarray(valid, dtype=np.float32), m, (x1 - x0, y1 - y0),
+                            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    mask[y0:y1, x0:x1] = window > 0
+    return mask

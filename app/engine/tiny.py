@@ -1,0 +1,288 @@
+"""Tiny random-weight models in the real on-disk layout, for tests and smoke runs.
+
+The classes are the real ones (diffusers UNet / VAE / ControlNet, CLIP text
+encoders and tokenizers, segment-anything's Sam, Depth Anything), only their
+configs are small. They are written to a models folder with its own
+catalog.toml and then loaded by exactly the code that loads real weights.
+Their pictures are noise by design; they prove plumbing, shapes, coordinates,
+preservation and the speed of everything around the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+TINY_VERSION = "3"
+TINY_NATIVE = 128  # working resolution of the tiny sets: keeps CPU tests fast
+
+_CATALOG = """\
+# Written by app/engine/tiny.py: tiny random-weight models for tests and smoke runs.
+[sets.tiny]
+title = "Tiny test models (SD1.5 layout)"
+arch = "sd15"
+native = {native}
+min_vram_gb = 0
+inpaint = "tiny-sd15-inpainting"
+controlnet_depth = "tiny-sd15-controlnet-depth"
+controlnet_canny = "tiny-sd15-controlnet-canny"
+controlnet_inpaint = "tiny-sd15-controlnet-inpaint"
+sam = "tiny-sam"
+depth = "tiny-depth"
+
+[sets.tiny-sdxl]
+title = "Tiny test models (SDXL layout)"
+arch = "sdxl"
+native = {native}
+min_vram_gb = 0
+inpaint = "tiny-sdxl-inpainting"
+controlnet_depth = "tiny-sdxl-controlnet-depth"
+controlnet_canny = "tiny-sdxl-controlnet-canny"
+sam = "tiny-sam"
+depth = "tiny-depth"
+
+[models.tiny-sd15-inpainting]
+role = "inpaint"
+arch = "sd15"
+path = "inpaint/tiny-sd15-inpainting"
+license = "test"
+
+[models.tiny-sd15-controlnet-depth]
+role = "controlnet-depth"
+arch = "sd15"
+path = "controlnet/tiny-sd15-controlnet-depth"
+license = "test"
+
+[models.tiny-sd15-controlnet-canny]
+role = "controlnet-canny"
+arch = "sd15"
+path = "controlnet/tiny-sd15-controlnet-canny"
+license = "test"
+
+[models.tiny-sd15-controlnet-inpaint]
+role = "controlnet-inpaint"
+arch = "sd15"
+path = "controlnet/tiny-sd15-controlnet-inpaint"
+license = "test"
+
+[models.tiny-sdxl-inpainting]
+role = "inpaint"
+arch = "sdxl"
+path = "inpaint/tiny-sdxl-inpainting"
+license = "test"
+
+[models.tiny-sdxl-controlnet-depth]
+role = "controlnet-depth"
+arch = "sdxl"
+path = "controlnet/tiny-sdxl-controlnet-depth"
+license = "test"
+
+[models.tiny-sdxl-controlnet-canny]
+role = "controlnet-canny"
+arch = "sdxl"
+path = "controlnet/tiny-sdxl-controlnet-canny"
+license = "test"
+
+[models.tiny-sam]
+role = "sam"
+path = "sam/tiny-sam.pth"
+sam_type = "config"
+license = "test"
+
+[models.tiny-depth]
+role = "depth"
+path = "depth/tiny-depth"
+license = "test"
+"""
+
+# SAM encoder config for the tiny model (the decoder keeps SAM's real sizes).
+TINY_SAM_CONFIG = {"embed_dim": 32, "depth": 2, "num_heads": 2, "global_attn_indexes": [1]}
+
+
+def tiny_models_dir() -> Path:
+    base = os.environ.get("ROOMSTAGER_TINY_DIR")
+    root = Path(base) if base else Path(tempfile.gettempdir()) / "roomstager-tiny"
+    return root / f"v{TINY_VERSION}"
+
+
+def ensure_tiny_models(root: Path | None = None) -> Path:
+    """Write the tiny model set once (atomically) and return its models folder."""
+    root = Path(root) if root else tiny_models_dir()
+    if (root / "catalog.toml").is_file():
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tiny-", dir=root.parent))
+    try:
+        write_tiny_models(staging)
+        try:
+            os.replace(staging, root)
+        except OSError:  # another process won the race: theirs is as good as ours
+            if not (root / "catalog.toml").is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return root
+
+
+def write_tiny_models(root: Path) -> None:
+    import torch
+
+    torch.manual_seed(0)  # the same tiny weights on every machine
+    _write_sd15(root)
+    _write_sdxl(root)
+    _write_sam(root / "sam" / "tiny-sam.pth")
+    _write_depth(root / "depth" / "tiny-depth")
+    # The catalog goes last: its presence marks the folder complete.
+    (root / "catalog.toml").write_text(_CATALOG.format(native=TINY_NATIVE), encoding="utf-8")
+
+
+# ---- text side -------------------------------------------------------------------
+
+
+def _write_tokenizer(path: Path) -> None:
+    """A byte-level CLIP BPE vocabulary with no merges: every byte is a token."""
+    from transformers import CLIPTokenizer
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    chars = list(bytes_to_unicode().values())
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for c in chars:
+        vocab.setdefault(c, len(vocab))
+        vocab.setdefault(c + "</w>", len(vocab))
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    (path / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
+    tok = CLIPTokenizer(str(path / "vocab.json"), str(path / "merges.txt"), model_max_length=77)
+    tok.save_pretrained(path)
+
+
+def _text_config(projection: bool = False):
+    from transformers import CLIPTextConfig
+
+    return CLIPTextConfig(
+        bos_token_id=0, eos_token_id=1, pad_token_id=1, hidden_size=32, intermediate_size=37,
+        num_attention_heads=4, num_hidden_layers=2, vocab_size=600, max_position_embeddings=77,
+        projection_dim=32 if projection else 512,
+    )
+
+
+# ---- SD1.5 -----------------------------------------------------------------------
+
+
+def _vae():
+    from diffusers import AutoencoderKL
+
+    # Four blocks: the real 8x latent scale, so ControlNet and crop maths are the real ones.
+    return AutoencoderKL(
+        block_out_channels=(8, 16, 16, 16), in_channels=3, out_channels=3, latent_channels=4,
+        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+        layers_per_block=1, norm_num_groups=4, sample_size=TINY_NATIVE,
+    )
+
+
+def _scheduler():
+    from diffusers import DDIMScheduler
+
+    return DDIMScheduler(
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+        clip_sample=False, set_alpha_to_one=False, steps_offset=1,
+    )
+
+
+_UNET_COMMON = dict(
+    block_out_channels=(32, 64), layers_per_block=1, sample_size=TINY_NATIVE // 8,
+    down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+    up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+)
+_CN_EMBED = (8, 8, 16, 16)  # three stride-2 convs: hint at image scale -> latent scale
+
+
+def _write_sd15(root: Path) -> None:
+    from diffusers import ControlNetModel, StableDiffusionInpaintPipeline, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    tok_dir = root / "inpaint" / "tiny-sd15-inpainting" / "tokenizer"
+    _write_tokenizer(tok_dir)
+    unet = UNet2DConditionModel(in_channels=9, out_channels=4, cross_attention_dim=32,
+                                attention_head_dim=4, **_UNET_COMMON)
+    pipe = StableDiffusionInpaintPipeline(
+        vae=_vae(), text_encoder=CLIPTextModel(_text_config()), tokenizer=CLIPTokenizer.from_pretrained(tok_dir),
+        unet=unet, scheduler=_scheduler(), safety_checker=None, feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipe.save_pretrained(root / "inpaint" / "tiny-sd15-inpainting", safe_serialization=True)
+    for kind in ("depth", "canny", "inpaint"):
+        cn = ControlNetModel(in_channels=4, cross_attention_dim=32, attention_head_dim=4,
+                             conditioning_embedding_out_channels=_CN_EMBED,
+                             block_out_channels=(32, 64), layers_per_block=1,
+                             down_block_types=_UNET_COMMON["down_block_types"])
+        cn.save_pretrained(root / "controlnet" / f"tiny-sd15-controlnet-{kind}", safe_serialization=True)
+
+
+# ---- SDXL ------------------------------------------------------------------------
+
+_SDXL_COMMON = dict(
+    attention_head_dim=(2, 4), use_linear_projection=True, addition_embed_type="text_time",
+    addition_time_embed_dim=8, transformer_layers_per_block=(1, 2),
+    projection_class_embeddings_input_dim=80,  # 6 time ids x 8 + pooled text (32)
+    cross_attention_dim=64,  # both text encoders' hidden states side by side
+)
+
+
+def _write_sdxl(root: Path) -> None:
+    from diffusers import ControlNetModel, StableDiffusionXLInpaintPipeline, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+
+    folder = root / "inpaint" / "tiny-sdxl-inpainting"
+    _write_tokenizer(folder / "tokenizer")
+    _write_tokenizer(folder / "tokenizer_2")
+    unet = UNet2DConditionModel(in_channels=9, out_channels=4, **_UNET_COMMON, **_SDXL_COMMON)
+    pipe = StableDiffusionXLInpaintPipeline(
+        vae=_vae(), text_encoder=CLIPTextModel(_text_config()),
+        text_encoder_2=CLIPTextModelWithProjection(_text_config(projection=True)),
+        tokenizer=CLIPTokenizer.from_pretrained(folder / "tokenizer"),
+        tokenizer_2=CLIPTokenizer.from_pretrained(folder / "tokenizer_2"),
+        unet=unet, scheduler=_scheduler(), requires_aesthetics_score=False, force_zeros_for_empty_prompt=True,
+    )
+    pipe.save_pretrained(folder, safe_serialization=True)
+    for kind in ("depth", "canny"):
+        cn = ControlNetModel(in_channels=4, conditioning_embedding_out_channels=_CN_EMBED,
+                             block_out_channels=(32, 64), layers_per_block=1,
+                             down_block_types=_UNET_COMMON["down_block_types"], **_SDXL_COMMON)
+        cn.save_pretrained(root / "controlnet" / f"tiny-sdxl-controlnet-{kind}", safe_serialization=True)
+
+
+# ---- SAM and depth ---------------------------------------------------------------
+
+
+def _write_sam(path: Path) -> None:
+    import torch
+
+    from app.engine.sam_model import build_sam
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(build_sam(TINY_SAM_CONFIG).state_dict(), path)
+    path.with_suffix(".json").write_text(json.dumps(TINY_SAM_CONFIG), encoding="utf-8")
+
+
+def _write_depth(path: Path) -> None:
+    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config, DPTImageProcessor
+
+    backbone = Dinov2Config(
+        hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64,
+        patch_size=14, image_size=126, out_features=["stage1", "stage2", "stage3", "stage4"],
+        reshape_hidden_states=False,
+    )
+    config = DepthAnythingConfig(
+        backbone_config=backbone, reassemble_hidden_size=32, neck_hidden_sizes=[8, 16, 32, 32],
+        fusion_hidden_size=16, head_hidden_size=8,
+    )
+    DepthAnythingForDepthEstimation(config).save_pretrained(path, safe_serialization=True)
+    DPTImageProcessor(
+        do_resize=True, size={"height": 126, "width": 126}, keep_aspect_ratio=True,
+        ensure_multiple_of=14, resample=3, do_pad=False,
+        image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225],
+    ).save_pretrained(path)

@@ -1,0 +1,153 @@
+"""The engine: one worker thread owns the device and runs a queue of jobs.
+
+Callers submit a request and receive events through a callback that runs on the
+worker thread (the UI marshals them to its own thread; the CLI just prints).
+Interactive jobs (segmenting, guides) jump ahead of queued generations.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+import time
+import traceback
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from app.errors import JobCancelled, UserError
+from app.engine import requests as rq
+
+log = logging.getLogger(__name__)
+
+EventSink = Callable[[rq.Event], None]
+
+# Lower runs first. Clicks must not wait behind queued generations.
+_PRIORITY = {"segment": 0, "embed": 1, "guides": 1, "stage": 5, "defurnish": 5}
+
+
+class JobContext:
+    """What a running job may use: progress reporting, cancel checks, shared models."""
+
+    def __init__(self, job: "Job", engine: "Engine"):
+        self.job = job
+        self.engine = engine
+
+    @property
+    def models(self):
+        return self.engine.models
+
+    def progress(self, step: int, total: int, message: str = "", preview=None) -> None:
+        self.check_cancel()
+        self.job.emit(rq.Progress(self.job.id, step, total, message, preview))
+
+    def check_cancel(self) -> None:
+        if self.job.cancel_event.is_set():
+            raise JobCancelled()
+
+
+@dataclass(eq=False)
+class Job:
+    id: int
+    request: Any
+    sink: EventSink | None
+    future: Future = field(default_factory=Future)
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def emit(self, event: rq.Event) -> None:
+        if self.sink is not None:
+            try:
+                self.sink(event)
+            except Exception:  # a broken listener must not kill the job
+                log.exception("event listener failed")
+
+
+class Engine:
+    """Owns the model manager and the worker thread. Thread-safe `submit`/`cancel`."""
+
+    def __init__(self, models: str | None = None, device: str | None = None):
+        from app.engine.manager import ModelManager
+
+        self.models = ModelManager(models=models, device=device)
+        self._queue: queue.PriorityQueue = queue.PriorityQueue()
+        self._ids = itertools.count(1)
+        self._jobs: dict[int, Job] = {}
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, name="roomstager-engine", daemon=True)
+        self._thread.start()
+
+    # ---- public --------------------------------------------------------------
+
+    def submit(self, request: Any, sink: EventSink | None = None) -> Job:
+        job = Job(next(self._ids), request, sink)
+        with self._lock:
+            self._jobs[job.id] = job
+        self._queue.put((_PRIORITY.get(request.kind, 5), job.id, job))
+        return job
+
+    def run(self, request: Any, sink: EventSink | None = None, timeout: float | None = None):
+        """Submit and wait. Raises UserError, JobCancelled or the job's own error."""
+        return self.submit(request, sink).future.result(timeout)
+
+    def cancel(self, job_id: int | None = None) -> None:
+        """Cancel one job, or every queued and running job when `job_id` is None."""
+        with self._lock:
+            jobs = list(self._jobs.values()) if job_id is None else [self._jobs.get(job_id)]
+        for job in jobs:
+            if job is not None:
+                job.cancel()
+
+    def pending(self) -> list[Job]:
+        with self._lock:
+            return sorted(self._jobs.values(), key=lambda j: j.id)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.cancel()
+        self._queue.put((-1, 0, None))
+        if wait:
+            self._thread.join(timeout=30)
+
+    # ---- worker thread -------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            _, _, job = self._queue.get()
+            if job is None:
+                return
+            self._execute(job)
+            with self._lock:
+                self._jobs.pop(job.id, None)
+
+    def _execute(self, job: Job) -> None:
+        from app.engine.handlers import handler_for
+
+        if job.cancel_event.is_set():
+            job.emit(rq.Cancelled(job.id))
+            job.future.set_exception(JobCancelled())
+            return
+        job.emit(rq.Started(job.id, job.request))
+        started = time.perf_counter()
+        try:
+            result = handler_for(job.request)(job.request, JobContext(job, self))
+        except JobCancelled as exc:
+            job.emit(rq.Cancelled(job.id))
+            job.future.set_exception(exc)
+        except UserError as exc:
+            job.emit(rq.Failed(job.id, str(exc), user_error=True))
+            job.future.set_exception(exc)
+        except Exception as exc:  # report, keep the worker alive for the next job
+            message = self.models.explain_failure(exc)
+            log.error("job %s failed: %s\n%s", job.id, message, traceback.format_exc())
+            job.emit(rq.Failed(job.id, message))
+            job.future.set_exception(exc)
+        else:
+            timings = getattr(result, "timings", None)
+            if isinstance(timings, dict):
+                timings.setdefault("total_s", time.perf_counter() - started)
+            job.emit(rq.Finished(job.id, result))
+            job.future.set_result(result)

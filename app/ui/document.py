@@ -1,0 +1,273 @@
+"""The open photo: original and base image, the edit mask, the click-to-select object,
+results and the panels' settings, with every mask / image change on a QUndoStack.
+
+The mask is HxW uint8 coverage (0 keep .. 255 edit) so that soft brushes and
+feathering show as they are painted; jobs receive `mask >= 128` (the engine's
+bool contract). The base image is the original photo, or a result applied on top
+of it so that work can be chained (de-furnish, then stage).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+from app.imaging import masks as mask_ops
+from app.imaging.io import Photo
+from app.ui.canvas.brush import Stroke
+from app.ui.undo_commands import ApplyResult, MaskEdit, changed_rect
+
+Rect = tuple[int, int, int, int]
+THRESHOLD = 128
+
+
+@dataclass(eq=False)
+class ResultEntry:
+    """One picture a job made, with the request that makes it again."""
+
+    id: str
+    kind: str  # "stage" | "defurnish"
+    image: np.ndarray = field(repr=False)
+    seed: int | None
+    request: Any = field(repr=False)  # the GenerationRequest (photo/mask arrays included)
+    mask: np.ndarray | None = field(default=None, repr=False)  # the job's final edit mask (bool)
+    group: int = 0  # results of one job share a group
+    label: str = ""
+    created: float = field(default_factory=time.time)
+    timings: dict = field(default_factory=dict)
+
+
+class Document(QObject):
+    mask_changed = Signal(object)  # Rect that changed, or None for "all of it"
+    image_changed = Signal()  # the base image was replaced (result applied / undone)
+    selection_changed = Signal()  # click-to-select points, box or candidate
+    results_changed = Signal()
+    params_changed = Signal()
+    changed = Signal()  # anything worth autosaving
+
+    def __init__(self, photo: Photo, parent: QObject | None = None):
+        super().__init__(parent)
+        self.photo = photo
+        self.original = photo.pixels
+        self.original.flags.writeable = False
+        h, w = self.original.shape[:2]
+        self.mask = np.zeros((h, w), np.uint8)
+        self.base_id = "original"
+        self.points: list[tuple[float, float, bool]] = []
+        self.box: tuple[float, float, float, float] | None = None
+        self.candidate: np.ndarray | None = None  # bool: the object the clicks describe
+        self.candidate_score: float | None = None
+        self.results: list[ResultEntry] = []
+        self._result_ids = itertools.count(1)
+        self._groups = itertools.count(1)
+        self.params: dict[str, dict] = {}
+        self.stack = QUndoStack(self)
+        self.stack.indexChanged.connect(lambda _i: self.changed.emit())
+        self._stroke: Stroke | None = None
+        self.project_path: Path | None = None
+
+    # ---- basics --------------------------------------------------------------
+
+    @property
+    def path(self) -> Path | None:
+        return Path(self.photo.path) if self.photo.path else None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        h, w = self.original.shape[:2]
+        return w, h
+
+    @property
+    def title(self) -> str:
+        return self.path.name if self.path else "Untitled"
+
+    @property
+    def base(self) -> np.ndarray:
+        return self.image_for(self.base_id)
+
+    def image_for(self, image_id: str) -> np.ndarray:
+        if image_id == "original":
+            return self.original
+        entry = self.result(image_id)
+        if entry is None:
+            raise KeyError(image_id)
+        return entry.image
+
+    def mask_bool(self) -> np.ndarray:
+        return self.mask >= THRESHOLD
+
+    def has_mask(self) -> bool:
+        return bool(self.mask.any())
+
+    def result(self, result_id: str) -> ResultEntry | None:
+        return next((r for r in self.results if r.id == result_id), None)
+
+    # ---- mask writes (undo commands call _write_mask) ------------------------
+
+    def _write_mask(self, rect: Rect, patch: np.ndarray) -> None:
+        x0, y0, x1, y1 = rect
+        self.mask[y0:y1, x0:x1] = patch
+        self.mask_changed.emit(rect)
+
+    def set_mask(self, new_mask: np.ndarray, text: str) -> bool:
+        """Replace the mask with `new_mask` (bool or uint8) as one undo entry; False if nothing changed."""
+        new = np.asarray(new_mask)
+        new = np.where(new, np.uint8(255), np.uint8(0)) if new.dtype == bool else new.astype(np.uint8, copy=False)
+        if new.shape != self.mask.shape:
+            raise ValueError(f"mask shape {new.shape} does not match the photo {self.mask.shape}")
+        rect = changed_rect(self.mask, new)
+        if rect is None:
+            return False
+        x0, y0, x1, y1 = rect
+        before = self.mask[y0:y1, x0:x1].copy()
+        after = new[y0:y1, x0:x1].copy()
+        self.mask[y0:y1, x0:x1] = after
+        self.stack.push(MaskEdit(self, rect, before, after, text, applied=True))
+        self.mask_changed.emit(rect)
+        return True
+
+    # ---- brush strokes -------------------------------------------------------
+
+    def begin_stroke(self, x: float, y: float, radius: float, hardness: float, erase: bool) -> None:
+        self._stroke = Stroke(self.mask, radius, hardness, erase)
+        self.stroke_to(x, y)
+
+    def stroke_to(self, x: float, y: float) -> None:
+        if self._stroke is None:
+            return
+        rect = self._stroke.to(x, y)
+        if rect is not None:
+            self.mask_changed.emit(rect)
+
+    def end_stroke(self) -> None:
+        stroke, self._stroke = self._stroke, None
+        if stroke is None or stroke.bbox is None:
+            return
+        before = stroke.before_patch()
+        x0, y0, x1, y1 = stroke.bbox
+        rect = changed_rect(before, self.mask[y0:y1, x0:x1], (x0, y0))
+        if rect is None:
+            return
+        rx0, ry0, rx1, ry1 = rect
+        before = before[ry0 - y0:ry1 - y0, rx0 - x0:rx1 - x0]
+        after = self.mask[ry0:ry1, rx0:rx1].copy()
+        text = "Erase" if stroke.erase else "Brush stroke"
+        self.stack.push(MaskEdit(self, rect, before, after, text, applied=True))
+
+    # ---- mask actions ---------------------------------------------------------
+
+    def grow(self, px: int) -> bool:
+        return self.set_mask(mask_ops.grow(self.mask_bool(), px), f"Grow {px} px")
+
+    def shrink(self, px: int) -> bool:
+        return self.set_mask(mask_ops.shrink(self.mask_bool(), px), f"Shrink {px} px")
+
+    def feather(self, px: int) -> bool:
+        """Soften the edge outward by px: the mask grows by px and fades over it."""
+        alpha = mask_ops.feather(mask_ops.grow(self.mask_bool(), px), px)
+        soft = np.round(alpha * 255.0).astype(np.uint8)
+        return self.set_mask(np.maximum(soft, self.mask), f"Feather {px} px")
+
+    def fill_holes(self) -> bool:
+        return self.set_mask(mask_ops.fill_holes(self.mask_bool()), "Fill holes")
+
+    def remove_specks(self, min_area: int) -> bool:
+        return self.set_mask(mask_ops.remove_specks(self.mask_bool(), min_area), "Remove specks")
+
+    def invert(self) -> bool:
+        return self.set_mask(255 - self.mask, "Invert mask")
+
+    def clear(self) -> bool:
+        return self.set_mask(np.zeros_like(self.mask), "Clear mask")
+
+    # ---- click-to-select -----------------------------------------------------
+
+    def add_point(self, x: float, y: float, positive: bool) -> None:
+        w, h = self.size
+        self.points.append((min(max(float(x), 0.0), w - 1.0), min(max(float(y), 0.0), h - 1.0), bool(positive)))
+        self.selection_changed.emit()
+
+    def remove_last_point(self) -> None:
+        if self.points:
+            self.points.pop()
+            if not self.points and self.box is None:
+                self.candidate = None
+            self.selection_changed.emit()
+
+    def set_box(self, box: tuple[float, float, float, float] | None) -> None:
+        self.box = box
+        self.selection_changed.emit()
+
+    def set_candidate(self, mask: np.ndarray | None, score: float | None = None) -> None:
+        self.candidate = mask
+        self.candidate_score = score
+        self.selection_changed.emit()
+
+    def discard_object(self) -> None:
+        self.points, self.box, self.candidate = [], None, None
+        self.selection_changed.emit()
+
+    def commit_object(self, subtract: bool = False) -> bool:
+        """Add (or subtract) the clicked object to the mask as one undo entry, then start a new object."""
+        cand = self.candidate
+        if cand is None or not cand.any():
+            return False
+        new = self.mask.copy()
+        if subtract:
+            new[cand] = 0
+        else:
+            new[cand] = 255
+        done = self.set_mask(new, "Subtract object" if subtract else "Add object")
+        self.discard_object()
+        return done
+
+    # ---- results and the base image -------------------------------------------
+
+    def add_results(self, kind: str, result, label: str = "") -> list[ResultEntry]:
+        """Keep every variation of a GenerationResult; returns the new entries."""
+        group = next(self._groups)
+        entries = []
+        for image, seed in zip(result.images, result.seeds, strict=False):
+            entry = ResultEntry(id=f"r{next(self._result_ids)}", kind=kind, image=image, seed=seed,
+                                request=result.request, mask=result.mask, group=group, label=label,
+                                timings=dict(getattr(result, "timings", {}) or {}))
+            entry.image.flags.writeable = False
+            entries.append(entry)
+        self.results.extend(entries)
+        self.results_changed.emit()
+        self.changed.emit()
+        return entries
+
+    def restore_result(self, entry: ResultEntry) -> None:
+        """Put back a result read from a project file (keeps its id)."""
+        self.results.append(entry)
+        num = int(entry.id.lstrip("r") or 0)
+        self._result_ids = itertools.count(max(num + 1, next(self._result_ids)))
+        self._groups = itertools.count(max(entry.group + 1, next(self._groups)))
+
+    def apply_result(self, result_id: str) -> bool:
+        entry = self.result(result_id)
+        if entry is None or result_id == self.base_id:
+            return False
+        what = "de-furnished" if entry.kind == "defurnish" else "staged"
+        self.stack.push(ApplyResult(self, result_id, self.base_id, f"Apply {what} result {entry.id}"))
+        return True
+
+    def _set_base(self, image_id: str) -> None:
+        self.image_for(image_id)  # raises KeyError for an unknown id
+        self.base_id = image_id
+        self.image_changed.emit()
+        self.changed.emit()
+
+    def set_params(self, section: str, values: dict) -> None:
+        if self.params.get(section) != values:
+            self.params[section] = dict(values)
+            self.params_changed.emit()
+            self.changed.emit()

@@ -1,0 +1,140 @@
+"""Undo entries for the document. Each stores a compact diff, never a full photo copy.
+
+A mask edit keeps only the rectangle that changed, before and after, compressed
+(a 0/255 patch is bit-packed first, so even "invert" on 50 MP costs a few MB).
+Applying a result stores the ids of the base images on either side; the images
+themselves live in the document's results.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtGui import QUndoCommand
+
+if TYPE_CHECKING:
+    from app.ui.document import Document
+
+Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive)
+
+
+class Patch:
+    """A uint8 mask rectangle, packed: 1 bit per pixel when it is pure 0/255, else zlib'd bytes."""
+
+    __slots__ = ("shape", "bits", "payload")
+
+    def __init__(self, data: np.ndarray | None = None, *, shape=None, bits=None, payload=None):
+        if data is None:
+            self.shape, self.bits, self.payload = tuple(shape), bool(bits), payload
+            return
+        data = np.ascontiguousarray(data, dtype=np.uint8)
+        self.shape = data.shape
+        soft = np.count_nonzero(data) - np.count_nonzero(data == 255)
+        self.bits = soft == 0
+        raw = np.packbits(data == 255).tobytes() if self.bits else data.tobytes()
+        self.payload = zlib.compress(raw, 1)
+
+    def array(self) -> np.ndarray:
+        raw = zlib.decompress(self.payload)
+        n = int(np.prod(self.shape))
+        if self.bits:
+            flat = np.unpackbits(np.frombuffer(raw, np.uint8), count=n)
+            return (flat.reshape(self.shape) * np.uint8(255)).astype(np.uint8)
+        return np.frombuffer(raw, np.uint8).reshape(self.shape).copy()
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.payload)
+
+
+def changed_rect(before: np.ndarray, after: np.ndarray, origin: tuple[int, int] = (0, 0)) -> Rect | None:
+    """The bounding box (in mask coordinates) of the pixels that differ."""
+    diff = before != after
+    rows = np.flatnonzero(diff.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(diff[rows[0]:rows[-1] + 1].any(axis=0))
+    ox, oy = origin
+    return ox + int(cols[0]), oy + int(rows[0]), ox + int(cols[-1]) + 1, oy + int(rows[-1]) + 1
+
+
+class MaskEdit(QUndoCommand):
+    """One change of the mask inside `rect`. `applied`: the mask already shows `after`."""
+
+    kind = "mask"
+
+    def __init__(self, doc: Document, rect: Rect, before: np.ndarray | Patch, after: np.ndarray | Patch,
+                 text: str, applied: bool = True):
+        super().__init__(text)
+        self.doc = doc
+        self.rect = tuple(int(v) for v in rect)
+        self.before = before if isinstance(before, Patch) else Patch(before)
+        self.after = after if isinstance(after, Patch) else Patch(after)
+        self._skip_first_redo = applied
+
+    def redo(self) -> None:
+        if self._skip_first_redo:
+            self._skip_first_redo = False
+            return
+        self.doc._write_mask(self.rect, self.after.array())
+
+    def undo(self) -> None:
+        self.doc._write_mask(self.rect, self.before.array())
+
+    @property
+    def nbytes(self) -> int:
+        return self.before.nbytes + self.after.nbytes
+
+    def state(self) -> dict:
+        return {"kind": self.kind, "text": self.text(), "rect": list(self.rect),
+                "shape": list(self.before.shape), "before_bits": self.before.bits,
+                "after_bits": self.after.bits}
+
+    def blobs(self) -> dict[str, bytes]:
+        return {"before": self.before.payload, "after": self.after.payload}
+
+
+class ApplyResult(QUndoCommand):
+    """Make a result (or the original, id "original") the base image the next job works on."""
+
+    kind = "apply"
+
+    def __init__(self, doc: Document, new_base: str, old_base: str, text: str, applied: bool = False):
+        super().__init__(text)
+        self.doc = doc
+        self.new_base = new_base
+        self.old_base = old_base
+        self._skip_first_redo = applied
+
+    def redo(self) -> None:
+        if self._skip_first_redo:
+            self._skip_first_redo = False
+            return
+        self.doc._set_base(self.new_base)
+
+    def undo(self) -> None:
+        self.doc._set_base(self.old_base)
+
+    @property
+    def nbytes(self) -> int:
+        return 0
+
+    def state(self) -> dict:
+        return {"kind": self.kind, "text": self.text(), "new_base": self.new_base, "old_base": self.old_base}
+
+    def blobs(self) -> dict[str, bytes]:
+        return {}
+
+
+def restore_command(doc: Document, state: dict, blobs: dict[str, bytes]) -> QUndoCommand:
+    """Rebuild a saved undo entry (project files, autosave); it is pushed as already applied."""
+    if state["kind"] == "mask":
+        shape = state["shape"]
+        before = Patch(shape=shape, bits=state["before_bits"], payload=blobs["before"])
+        after = Patch(shape=shape, bits=state["after_bits"], payload=blobs["after"])
+        return MaskEdit(doc, tuple(state["rect"]), before, after, state["text"], applied=True)
+    if state["kind"] == "apply":
+        return ApplyResult(doc, state["new_base"], state["old_base"], state["text"], applied=True)
+    raise ValueError(f"unknown history entry {state['kind']!r}")
