@@ -8,7 +8,7 @@ see only the structure around the hole.
 
 from __future__ import annotations
 
-from app.engine.inpaint import InpaintJob, run_inpaint
+from app.engine.inpaint import InpaintJob, check_mask, run_inpaint
 from app.engine.presets import defurnish_prompts
 from app.engine.requests import DefurnishRequest, GenerationResult
 from app.errors import UserError
@@ -18,6 +18,7 @@ MARGIN_AT_1024 = 20  # px of ring at a 1024 px long side
 
 
 def removal_mask(request: DefurnishRequest):
+    check_mask(request.photo, request.mask)
     if request.mask is None or not request.mask.any():
         raise UserError("de-furnishing needs a mask of the objects to remove (the mask is empty)")
     h, w = request.mask.shape

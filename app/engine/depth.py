@@ -19,7 +19,7 @@ class DepthEstimator:
 
         self.processor = AutoImageProcessor.from_pretrained(path, local_files_only=True)
         self.model = AutoModelForDepthEstimation.from_pretrained(
-            path, local_files_only=True, torch_dtype=dtype
+            path, local_files_only=True, dtype=dtype
         ).to(device).eval()
         self.device, self.dtype = device, dtype
         self._last: tuple[str, np.ndarray] | None = None

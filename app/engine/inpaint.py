@@ -43,12 +43,17 @@ def seeds_for(request: GenerationRequest) -> list[int]:
     return [(base + i) % 2**32 for i in range(max(1, request.variations))]
 
 
+def check_mask(photo: np.ndarray, mask: np.ndarray | None) -> None:
+    h, w = photo.shape[:2]
+    if mask is not None and mask.shape != (h, w):
+        raise UserError(f"the mask is {mask.shape[1]}x{mask.shape[0]} but the photo is {w}x{h}")
+
+
 def run_inpaint(request: GenerationRequest, job: InpaintJob, ctx) -> GenerationResult:
     t0 = time.perf_counter()
     photo = request.photo
     h, w = photo.shape[:2]
-    if job.mask.shape != (h, w):
-        raise UserError(f"the mask is {job.mask.shape[1]}x{job.mask.shape[0]} but the photo is {w}x{h}")
+    check_mask(photo, job.mask)
     device = ctx.models.device(request.device)
     models = ctx.models.model_set(request)
     ctx.progress(0, 0, f"preparing ({models.name} on {device.name})")

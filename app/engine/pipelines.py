@@ -46,7 +46,7 @@ class PipelineCache:
         if path not in self._controlnets:
             log.info("loading ControlNet %s", path.name)
             self._controlnets[path] = ControlNetModel.from_pretrained(
-                path, torch_dtype=self.device.dtype, local_files_only=True
+                path, dtype=self.device.dtype, local_files_only=True
             )
             self.loads += 1
         return self._controlnets[path]
@@ -82,7 +82,7 @@ class PipelineCache:
         extra = {} if models.arch == "sdxl" else {"safety_checker": None, "requires_safety_checker": False}
         log.info("loading %s pipeline from %s", models.arch, models.inpaint)
         pipe = cls.from_pretrained(
-            models.inpaint, controlnet=MultiControlNetModel(nets), torch_dtype=self.device.dtype,
+            models.inpaint, controlnet=MultiControlNetModel(nets), dtype=self.device.dtype,
             local_files_only=True, **extra,
         )
         self.loads += 1

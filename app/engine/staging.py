@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from app.engine.inpaint import InpaintJob, run_inpaint
+from app.engine.inpaint import InpaintJob, check_mask, run_inpaint
 from app.engine.presets import staging_prompts
 from app.engine.requests import GenerationResult, StageRequest
 from app.errors import UserError
@@ -27,6 +27,7 @@ def staging_area(photo: np.ndarray, ctx, models, device, key: str | None = None)
 def run_stage(request: StageRequest, ctx) -> GenerationResult:
     prompt, negative = staging_prompts(request.style, request.room, request.prompt, request.negative, request.avoid)
     mask = request.mask
+    check_mask(request.photo, mask)
     if mask is None:
         device = ctx.models.device(request.device)
         mask = staging_area(request.photo, ctx, ctx.models.model_set(request), device)

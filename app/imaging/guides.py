@@ -66,14 +66,15 @@ def _floor(d: np.ndarray) -> np.ndarray:
 
 
 def _lower_hull(xs: np.ndarray, ys: np.ndarray, width: int) -> np.ndarray:
-    """Lower convex hull (y grows downwards, so: the hull from above in the image) of
-    the points (xs, ys), evaluated at every column 0..width-1."""
+    """The greatest convex function below the points (xs, ys): their lower convex hull
+    in numbers, which is the upper envelope in the image (y grows downwards),
+    evaluated at every column 0..width-1."""
     hull: list[tuple[float, float]] = []
     for p in zip(xs.tolist(), ys.tolist()):
         while len(hull) >= 2:
             (x1, y1), (x2, y2) = hull[-2], hull[-1]
             if (x2 - x1) * (p[1] - y1) - (y2 - y1) * (p[0] - x1) <= 0:
-                hull.pop()  # hull[-1] lies on or below the chord: not on the upper edge
+                hull.pop()  # hull[-1] is not below the chord hull[-2] -> p: drop it
             else:
                 break
         hull.append(p)
@@ -93,8 +94,8 @@ def staging_area(depth: np.ndarray, image: np.ndarray | None = None, band: float
     2. per column, the floor's top row t(x), median-filtered across columns;
     3. furniture hides the floor behind it and pushes t(x) down. Seen from inside a
        room, the floor's far edge (wall bases, corners) is a convex curve in image
-       coordinates, so t(x) is replaced by its lower convex hull, which bridges
-       those occlusion notches;
+       coordinates (y down), so t(x) is replaced by the greatest convex function
+       below it (its lower hull), which bridges those occlusion notches;
     4. the area is every row from t(x) - band * (H - t(x)) down to the bottom edge,
        so objects standing on the floor fit, but never the top 15% (ceiling).
     When no floor is found at all, the lower half of the frame is returned.

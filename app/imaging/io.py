@@ -76,6 +76,10 @@ def _orientation(img: Image.Image) -> int:
     return value if 1 <= value <= 8 else 1
 
 
+def _mp(pixels: int) -> str:
+    return f"{pixels / 1e6:.1f}" if pixels >= 1e6 else f"{pixels / 1e6:.3g}"
+
+
 @contextlib.contextmanager
 def _open(path: Path, max_pixels: int | None, expect: tuple[int, int] | None = None) -> Iterator[Image.Image]:
     """Open `path` lazily, check its header size, then fully decode it."""
@@ -94,8 +98,9 @@ def _open(path: Path, max_pixels: int | None, expect: tuple[int, int] | None = N
             img = Image.open(path)
     except Image.DecompressionBombError as e:
         m = re.search(r"\((\d+) pixels\)", str(e))
-        size = f"{int(m.group(1)) / 1e6:.1f} megapixels" if m else "the image"
-        raise PhotoError(f"{name}: {size} is too large to open safely") from None
+        size = f"{_mp(int(m.group(1)))} megapixels" if m else "the image"
+        limit = f"the {max_pixels / 1e6:g} megapixel limit" if max_pixels else "the safe limit"
+        raise PhotoError(f"{name}: {size} is over {limit}") from None
     except UnidentifiedImageError:
         hint = " (HEIC support needs pillow-heif)" if path.suffix.lower() in (".heic", ".heif") else ""
         raise PhotoError(f"{name}: not an image, or a format RoomStager cannot read{hint}") from None
@@ -105,20 +110,25 @@ def _open(path: Path, max_pixels: int | None, expect: tuple[int, int] | None = N
         raise PhotoError(f"{name}: cannot open the image ({e})") from None
 
     with img:
-        orientation = _orientation(img)
-        w, h = _pixels.upright_size(img.size, orientation)
-        if expect is not None and (w, h) != tuple(expect):
-            raise PhotoError(f"{name} is {w}x{h} but the photo is {expect[0]}x{expect[1]}")
+        # Checks on the header only (orientation can swap w and h, never change w*h);
+        # reading the orientation itself may decode (PNG's eXIf may follow the data).
+        w, h = img.size
         if max_pixels is not None and w * h > max_pixels:
             raise PhotoError(
-                f"{name}: {w * h / 1e6:.1f} megapixels is over the {max_pixels / 1e6:g} megapixel limit"
+                f"{name}: {_mp(w * h)} megapixels is over the {max_pixels / 1e6:g} megapixel limit"
             )
+        if expect is not None and sorted((w, h)) != sorted(expect):
+            raise PhotoError(f"{name} is {w}x{h} but the photo is {expect[0]}x{expect[1]}")
         try:
             img.load()  # force the full decode here, so truncation is caught here
         except MemoryError:
             raise PhotoError(f"{name}: not enough memory to decode a {w}x{h} image") from None
         except Exception as e:
             raise PhotoError(f"{name}: the file is damaged or truncated ({e})") from None
+        orientation = _orientation(img)
+        w, h = _pixels.upright_size(img.size, orientation)
+        if expect is not None and (w, h) != tuple(expect):
+            raise PhotoError(f"{name} is {w}x{h} but the photo is {expect[0]}x{expect[1]}")
         img.info["_orientation"] = orientation
         yield img
 
@@ -171,6 +181,12 @@ def _check_target(path: Path, protect: Iterable[Path | str | None]) -> str:
     return fmt
 
 
+def _check_target_sidecar(side: Path, protect: list) -> None:
+    hit = _files.protected_match(side, protect)
+    if hit is not None:
+        raise PhotoError(f"{side}: refusing to write over {hit}")
+
+
 def _save_params(fmt: str, size: tuple[int, int], source: Photo | None, quality: int,
                  meta_text: str | None) -> dict[str, Any]:
     exif = _meta.exif_for_output(source.exif if source else None, size)
@@ -201,8 +217,19 @@ def _save_params(fmt: str, size: tuple[int, int], source: Photo | None, quality:
             exif = exif if exif is not None else Image.Exif()
             exif[700] = _meta.xmp_packet(meta_text)  # TIFF XMP tag
     if exif is not None:
-        p["exif"] = exif if fmt == "TIFF" else exif.tobytes()
+        p["exif"] = exif if fmt == "TIFF" else _exif_bytes(exif, fmt)
     return p
+
+
+def _exif_bytes(exif: Image.Exif, fmt: str) -> bytes:
+    """EXIF bytes that fit the format: a JPEG APP1 segment holds at most 64 kB, so a
+    big maker note is dropped first, then (rarely) the whole EXIF block."""
+    data = exif.tobytes()
+    if fmt != "JPEG" or len(data) <= 65_000:
+        return data
+    exif.get_ifd(ExifTags.IFD.Exif).pop(ExifTags.Base.MakerNote, None)
+    data = exif.tobytes()
+    return data if len(data) <= 65_000 else b""
 
 
 def write_photo(
@@ -237,12 +264,6 @@ def write_photo(
     except OSError as e:
         raise PhotoError(f"{path}: cannot write it ({e.strerror or e})") from None
     return path
-
-
-def _check_target_sidecar(side: Path, protect: list) -> None:
-    hit = _files.protected_match(side, protect)
-    if hit is not None:
-        raise PhotoError(f"{side}: refusing to write over {hit}")
 
 
 def write_mask(path: str | Path, mask: np.ndarray) -> Path:

@@ -1,0 +1,115 @@
+"""Small building blocks shared by the panels."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+def section(title: str) -> QLabel:
+    label = QLabel(title.upper())
+    label.setObjectName("SectionTitle")
+    return label
+
+
+def scrolling(widget: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
+
+
+def action_button(action, text: str | None = None) -> QToolButton:
+    """A flat button bound to a QAction (enabled state, shortcut tooltip and all)."""
+    button = QToolButton()
+    button.setDefaultAction(action)
+    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon if not action.icon().isNull()
+                              else Qt.ToolButtonStyle.ToolButtonTextOnly)
+    if text:
+        button.setText(text)
+    button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+    return button
+
+
+class SliderSpin(QWidget):
+    """A slider with a spin box beside it; one integer value."""
+
+    valueChanged = Signal(int)
+
+    def __init__(self, lo: int, hi: int, value: int, suffix: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(lo, hi)
+        self.spin = QSpinBox()
+        self.spin.setRange(lo, hi)
+        self.spin.setSuffix(suffix)
+        self.spin.setKeyboardTracking(False)
+        self.slider.setValue(value)
+        self.spin.setValue(value)
+        self.slider.valueChanged.connect(self._from_slider)
+        self.spin.valueChanged.connect(self._from_spin)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.spin)
+
+    def _from_slider(self, v: int) -> None:
+        if self.spin.value() != v:
+            self.spin.setValue(v)
+        self.valueChanged.emit(v)
+
+    def _from_spin(self, v: int) -> None:
+        if self.slider.value() != v:
+            self.slider.setValue(v)
+
+    def value(self) -> int:
+        return self.slider.value()
+
+    def setValue(self, v: int) -> None:
+        self.slider.setValue(int(v))
+
+
+def to_pixmap(arr: np.ndarray, max_side: int | None = None) -> QPixmap:
+    """A QPixmap of an RGB or grey uint8 array, optionally fitted into max_side."""
+    import cv2
+
+    a = np.ascontiguousarray(arr)
+    if max_side and max(a.shape[:2]) > max_side:
+        s = max_side / max(a.shape[:2])
+        a = np.ascontiguousarray(cv2.resize(a, (max(1, round(a.shape[1] * s)), max(1, round(a.shape[0] * s))),
+                                            interpolation=cv2.INTER_AREA))
+    h, w = a.shape[:2]
+    fmt = QImage.Format.Format_RGB888 if a.ndim == 3 else QImage.Format.Format_Grayscale8
+    return QPixmap.fromImage(QImage(a.data, w, h, a.strides[0], fmt).copy())
+
+
+class Column(QWidget):
+    """A vertical stack with panel margins."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.box = QVBoxLayout(self)
+        self.box.setContentsMargins(10, 8, 10, 10)
+        self.box.setSpacing(6)
+
+    def add(self, widget) -> None:
+        if isinstance(widget, QWidget):
+            self.box.addWidget(widget)
+        else:
+            self.box.addLayout(widget)
+
+    def finish(self) -> None:
+        self.box.addStretch(1)
