@@ -58,7 +58,7 @@ def run_inpaint(request: GenerationRequest, job: InpaintJob, ctx) -> GenerationR
     models = ctx.models.model_set(request)
     ctx.progress(0, 0, f"preparing ({models.name} on {device.name})")
 
-    grow_px = request.grow_px if request.grow_px is not None else masks.scale_px(6, (w, h))
+    grow_px = request.grow_px if request.grow_px is not None else masks.scale_px(10, (w, h))
     feather_px = request.feather_px if request.feather_px is not None else masks.scale_px(10, (w, h))
     edit = masks.grow(job.mask, grow_px) if grow_px > 0 else job.mask.copy()
     plan = compose.plan_crop(edit, (w, h), native=models.native, multiple=models.multiple)

@@ -81,10 +81,18 @@ class PipelineCache:
                else StableDiffusionControlNetInpaintPipeline)
         extra = {} if models.arch == "sdxl" else {"safety_checker": None, "requires_safety_checker": False}
         log.info("loading %s pipeline from %s", models.arch, models.inpaint)
-        pipe = cls.from_pretrained(
-            models.inpaint, controlnet=MultiControlNetModel(nets), dtype=self.device.dtype,
-            local_files_only=True, **extra,
-        )
+        if models.inpaint.is_file():  # a single-file checkpoint, loaded against a local config folder
+            from app.engine.single_file import load_single_file_pipeline
+
+            pipe = load_single_file_pipeline(
+                cls, models.inpaint, getattr(models, "inpaint_config", None), self.device.dtype,
+                controlnet=MultiControlNetModel(nets), **extra,
+            )
+        else:
+            pipe = cls.from_pretrained(
+                models.inpaint, controlnet=MultiControlNetModel(nets), dtype=self.device.dtype,
+                local_files_only=True, **extra,
+            )
         self.loads += 1
         # DPM++ 2M Karras: good pictures in 20-30 steps.
         pipe.scheduler = DPMSolverMultistepScheduler.from_config(

@@ -25,10 +25,18 @@ _PIXEL_X, _PIXEL_Y = ExifTags.Base.ExifImageWidth, ExifTags.Base.ExifImageHeight
 # Descriptive IFD0 tags worth carrying. Layout tags (strips, bits, compression...) are
 # left out: a TIFF's getexif() returns its image tags, which must not reach a JPEG.
 _KEEP_IFD0 = {
-    ExifTags.Base.ImageDescription, ExifTags.Base.Make, ExifTags.Base.Model,
-    ExifTags.Base.XResolution, ExifTags.Base.YResolution, ExifTags.Base.ResolutionUnit,
-    ExifTags.Base.Software, ExifTags.Base.DateTime, ExifTags.Base.Artist,
-    ExifTags.Base.WhitePoint, ExifTags.Base.PrimaryChromaticities, ExifTags.Base.Copyright,
+    ExifTags.Base.ImageDescription,
+    ExifTags.Base.Make,
+    ExifTags.Base.Model,
+    ExifTags.Base.XResolution,
+    ExifTags.Base.YResolution,
+    ExifTags.Base.ResolutionUnit,
+    ExifTags.Base.Software,
+    ExifTags.Base.DateTime,
+    ExifTags.Base.Artist,
+    ExifTags.Base.WhitePoint,
+    ExifTags.Base.PrimaryChromaticities,
+    ExifTags.Base.Copyright,
 }
 
 
@@ -85,7 +93,7 @@ def xmp_packet(text: str) -> bytes:
         f"roomstager:request={quoteattr(text)}/>"
         "</rdf:RDF></x:xmpmeta>"
         '<?xpacket end="w"?>'
-    ).encode("utf-8")
+    ).encode()
 
 
 def _from_xmp(xmp: bytes | str) -> str | None:
@@ -111,7 +119,7 @@ def embedded_text(img: Image.Image) -> str | None:
         return info[KEY]
     comment = info.get("comment")
     if isinstance(comment, bytes) and comment.startswith(COM_PREFIX):
-        return comment[len(COM_PREFIX):].decode("utf-8")
+        return comment[len(COM_PREFIX) :].decode("utf-8")
     xmp = info.get("xmp")
     if xmp:
         return _from_xmp(xmp)

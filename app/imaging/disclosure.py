@@ -10,7 +10,14 @@ from PIL import Image, ImageDraw, ImageFont
 
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 MIN_TEXT_PX = 11  # below this the label stops being legible
-_FONTS = ("DejaVuSans.ttf", "Arial.ttf", "arial.ttf", "segoeui.ttf", "Helvetica.ttc", "LiberationSans-Regular.ttf")
+_FONTS = (
+    "DejaVuSans.ttf",
+    "Arial.ttf",
+    "arial.ttf",
+    "segoeui.ttf",
+    "Helvetica.ttc",
+    "LiberationSans-Regular.ttf",
+)
 
 
 @lru_cache(maxsize=32)
@@ -26,26 +33,27 @@ def _font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 def _label(text: str, px: int) -> Image.Image:
     """White text on a semi-opaque dark rounded box, as an RGBA image."""
     font = _font(px)
-    l, t, r, b = font.getbbox(text)
+    left, top, right, bottom = font.getbbox(text)
     pad = max(3, round(px * 0.45))
-    w, h = (r - l) + 2 * pad, (b - t) + 2 * pad
+    w, h = (right - left) + 2 * pad, (bottom - top) + 2 * pad
     label = Image.new("RGBA", (w, h), (0, 0, 0, 0))
     draw = ImageDraw.Draw(label)
     draw.rounded_rectangle((0, 0, w - 1, h - 1), radius=max(2, pad), fill=(20, 20, 20, 190))
-    draw.text((pad - l, pad - t), text, font=font, fill=(255, 255, 255, 255))
+    draw.text((pad - left, pad - top), text, font=font, fill=(255, 255, 255, 255))
     return label
 
 
 def _paste(out: np.ndarray, label: Image.Image, x: int, y: int) -> None:
     """Alpha-composite `label` onto out[y:, x:] in place; pixels outside it untouched."""
     w, h = label.size
-    region = Image.fromarray(out[y:y + h, x:x + w]).convert("RGBA")
+    region = Image.fromarray(out[y : y + h, x : x + w]).convert("RGBA")
     region.alpha_composite(label)
-    out[y:y + h, x:x + w] = np.asarray(region.convert("RGB"))
+    out[y : y + h, x : x + w] = np.asarray(region.convert("RGB"))
 
 
-def stamp(image: np.ndarray, text: str = "Virtually staged", corner: str = "bottom-right",
-          size: float = 0.035) -> np.ndarray:
+def stamp(
+    image: np.ndarray, text: str = "Virtually staged", corner: str = "bottom-right", size: float = 0.035
+) -> np.ndarray:
     """A copy of `image` with `text` in a corner. `size` is the font size as a fraction
     of the image's LONG side (0.035 of a 400 px listing thumbnail = 14 px, still legible),
     never under 11 px; the label shrinks to fit very narrow images."""
@@ -71,8 +79,13 @@ def stamp(image: np.ndarray, text: str = "Virtually staged", corner: str = "bott
     return out
 
 
-def before_after(before: np.ndarray, after: np.ndarray, divider: int | None = None,
-                 split: float | None = None, labels: tuple[str, str] = ("Before", "After")) -> np.ndarray:
+def before_after(
+    before: np.ndarray,
+    after: np.ndarray,
+    divider: int | None = None,
+    split: float | None = None,
+    labels: tuple[str, str] = ("Before", "After"),
+) -> np.ndarray:
     """A comparison image, RGB uint8, with `labels` in its top corners.
 
     split=None: the two side by side, separated by a white bar `divider` px wide
@@ -89,12 +102,12 @@ def before_after(before: np.ndarray, after: np.ndarray, divider: int | None = No
     line = max(2, round(W * 0.005)) if divider is None else max(0, int(divider))
     if split is None:
         out = np.full((H, 2 * W + line, 3), 255, np.uint8)
-        out[:, :W], out[:, W + line:] = b, a
+        out[:, :W], out[:, W + line :] = b, a
     else:
         cut = int(round(min(max(split, 0.0), 1.0) * W))
         out = a.copy()
         out[:, :cut] = b[:, :cut]
-        out[:, max(0, cut - line // 2):min(W, cut + (line + 1) // 2)] = 255
+        out[:, max(0, cut - line // 2) : min(W, cut + (line + 1) // 2)] = 255
     size = 0.035 * max(H, W) / max(out.shape[:2])  # same text size as on a single photo
     out = stamp(out, labels[0], "top-left", size)
     return stamp(out, labels[1], "top-right", size)

@@ -50,7 +50,7 @@ def _floor(d: np.ndarray) -> np.ndarray:
     gy = np.zeros_like(d)
     gy[1:-1] = (d[2:] - d[:-2]) * 0.5  # change of nearness per row going down
     gy[0], gy[-1] = gy[1], gy[-2]
-    bottom = gy[int(h * 0.85):]
+    bottom = gy[int(h * 0.85) :]
     typical = float(np.median(bottom[bottom > 0])) if (bottom > 0).any() else 0.0
     # A floor's inverse depth grows steadily towards the camera: a clearly positive
     # gradient. Walls (gy ~ 0) and the ceiling (gy < 0) fail this test.
@@ -59,7 +59,7 @@ def _floor(d: np.ndarray) -> np.ndarray:
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     cand = cv2.morphologyEx(cand, cv2.MORPH_OPEN, k)
     n, labels = cv2.connectedComponents(cand, connectivity=8)
-    touching = np.unique(labels[-max(3, h // 25):])  # the floor reaches the bottom edge
+    touching = np.unique(labels[-max(3, h // 25) :])  # the floor reaches the bottom edge
     floor = np.isin(labels, touching[touching > 0])
     floor = remove_specks(floor, max(4, h * w // 200))
     return fill_holes(floor)
@@ -70,7 +70,7 @@ def _lower_hull(xs: np.ndarray, ys: np.ndarray, width: int) -> np.ndarray:
     in numbers, which is the upper envelope in the image (y grows downwards),
     evaluated at every column 0..width-1."""
     hull: list[tuple[float, float]] = []
-    for p in zip(xs.tolist(), ys.tolist()):
+    for p in zip(xs.tolist(), ys.tolist(), strict=True):
         while len(hull) >= 2:
             (x1, y1), (x2, y2) = hull[-2], hull[-1]
             if (x2 - x1) * (p[1] - y1) - (y2 - y1) * (p[0] - x1) <= 0:
@@ -78,7 +78,7 @@ def _lower_hull(xs: np.ndarray, ys: np.ndarray, width: int) -> np.ndarray:
             else:
                 break
         hull.append(p)
-    hx, hy = zip(*hull)
+    hx, hy = zip(*hull, strict=True)
     return np.interp(np.arange(width), hx, hy).astype(np.float32)
 
 
@@ -104,8 +104,11 @@ def staging_area(depth: np.ndarray, image: np.ndarray | None = None, band: float
     depth = np.asarray(depth, dtype=np.float32)
     H, W = depth.shape[:2] if image is None else np.asarray(image).shape[:2]
     s = _WORK / max(depth.shape)
-    small = cv2.resize(_normalise(depth), (max(8, round(depth.shape[1] * s)), max(8, round(depth.shape[0] * s))),
-                       interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        _normalise(depth),
+        (max(8, round(depth.shape[1] * s)), max(8, round(depth.shape[0] * s))),
+        interpolation=cv2.INTER_AREA,
+    )
     h, w = small.shape
     floor = _floor(small)
 

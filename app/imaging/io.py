@@ -43,8 +43,14 @@ class Photo:
         return w, h
 
 
-_WRITE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF",
-                  ".tiff": "TIFF", ".webp": "WEBP"}
+_WRITE_FORMATS = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".webp": "WEBP",
+}
 _heif_registered = False
 
 
@@ -171,8 +177,9 @@ def read_mask(path: str | Path, size: tuple[int, int]) -> np.ndarray:
 def _check_target(path: Path, protect: Iterable[Path | str | None]) -> str:
     fmt = _WRITE_FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise PhotoError(f"{path}: cannot write '{path.suffix or 'no extension'}' files "
-                         f"(use .jpg, .png, .tif or .webp)")
+        raise PhotoError(
+            f"{path}: cannot write '{path.suffix or 'no extension'}' files (use .jpg, .png, .tif or .webp)"
+        )
     if path.is_dir():
         raise PhotoError(f"{path}: is a folder, not a file name")
     hit = _files.protected_match(path, protect)
@@ -187,8 +194,9 @@ def _check_target_sidecar(side: Path, protect: list) -> None:
         raise PhotoError(f"{side}: refusing to write over {hit}")
 
 
-def _save_params(fmt: str, size: tuple[int, int], source: Photo | None, quality: int,
-                 meta_text: str | None) -> dict[str, Any]:
+def _save_params(
+    fmt: str, size: tuple[int, int], source: Photo | None, quality: int, meta_text: str | None
+) -> dict[str, Any]:
     exif = _meta.exif_for_output(source.exif if source else None, size)
     icc = source.icc_profile if source else None
     p: dict[str, Any] = {"format": fmt}

@@ -1,0 +1,102 @@
+"""Segment Anything: full-resolution masks, content-keyed embedding cache, SAM's own geometry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.engine import requests as rq
+from app.engine.segmenter import upscale_logits
+from app.errors import UserError
+
+
+def segment(engine, photo, **kw):
+    return engine.run(rq.SegmentRequest(photo=photo, models="tiny", model_set="tiny", **kw))
+
+
+def test_click_gives_a_photo_sized_mask_and_candidates(engine, room):
+    result = segment(engine, room, points=[(480, 380, True), (100, 100, False)])
+    assert result.mask.shape == room.shape[:2] and result.mask.dtype == bool
+    assert len(result.scores) == 3 and result.chosen == int(np.argmax(result.scores))
+    picked = segment(engine, room, points=[(480, 380, True), (100, 100, False)], mask_index=1)
+    assert picked.chosen == 1
+
+
+def test_box_prompt(engine, room):
+    result = segment(engine, room, box=(300, 250, 700, 500), multimask=False)
+    assert result.mask.shape == room.shape[:2] and len(result.scores) == 1
+
+
+def test_embedding_is_cached_by_content_not_name(engine, room):
+    seg = engine.models.segmenter(engine.models.model_set(rq.SegmentRequest(photo=room, models="tiny",
+                                                                           model_set="tiny")),
+                                  engine.models.device("cpu"))
+    photo = room.copy()
+    photo[0, 0] = (1, 2, 3)  # content no other test uses
+    first = engine.run(rq.EmbedRequest(photo=photo, photo_path="a.jpg", models="tiny", model_set="tiny"))
+    encodes = seg.encodes
+    twin = photo.copy()  # the same pixels from another file: another array object
+    second = engine.run(rq.EmbedRequest(photo=twin, photo_path="copy of a.jpg", models="tiny", model_set="tiny"))
+    assert not first.cached and second.cached and second.key == first.key
+    assert seg.encodes == encodes
+    edited = photo.copy()
+    edited[10, 10] = 0
+    third = engine.run(rq.EmbedRequest(photo=edited, models="tiny", model_set="tiny"))
+    assert third.key != first.key and not third.cached
+
+
+def test_embedding_cache_survives_a_restart(tiny_models, room):
+    from app.engine.worker import Engine
+
+    photo = room.copy()
+    photo[1, 1] = (9, 9, 9)
+    first = Engine(models="tiny", device="cpu")
+    try:
+        assert not first.run(rq.EmbedRequest(photo=photo, model_set="tiny")).cached
+    finally:
+        first.shutdown()
+    second = Engine(models="tiny", device="cpu")
+    try:
+        assert second.run(rq.EmbedRequest(photo=photo.copy(), model_set="tiny")).cached
+        seg = next(iter(second.models._segmenters.values()))
+        assert seg.encodes == 0, "the embedding came from the disk cache"
+    finally:
+        second.shutdown()
+
+
+def test_points_outside_the_photo_are_refused(engine, room):
+    with pytest.raises(UserError, match="outside the 960x640 photo"):
+        segment(engine, room, points=[(2000, 10, True)])
+    with pytest.raises(UserError, match="at least one point or a box"):
+        segment(engine, room, points=[])
+
+
+def test_upscale_matches_sam_postprocessing():
+    """Our windowed int16 upscale agrees with SAM's float post-processing."""
+    import torch
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(0)
+    low = rng.normal(0, 4, (256, 256)).astype(np.float32)
+    low[:, 200:] = -20  # a region with no object: the window logic must leave it empty
+    for original in [(3000, 4500), (640, 960), (1200, 801)]:
+        oh, ow = original
+        scale = 1024 / max(oh, ow)
+        input_size = (int(oh * scale + 0.5), int(ow * scale + 0.5))
+        t = torch.from_numpy(low)[None, None]
+        ref = F.interpolate(t, (1024, 1024), mode="bilinear", align_corners=False)
+        ref = ref[..., : input_size[0], : input_size[1]]
+        ref = F.interpolate(ref, original, mode="bilinear", align_corners=False)[0, 0].numpy() > 0
+        ours = upscale_logits(low, input_size, original)
+        assert ours.shape == ref.shape
+        assert (ours == ref).mean() > 0.999
+
+
+def test_upscale_of_a_small_object_stays_in_its_window():
+    low = np.full((256, 256), -10, np.float32)
+    low[100:110, 50:60] = 10
+    mask = upscale_logits(low, (683, 1024), (4000, 6000))
+    ys, xs = np.nonzero(mask)
+    # 6000/1024 photo px per frame px, 4 frame px per logit
+    assert abs(xs.min() - 50 * 4 * 6000 / 1024) < 30 and abs(ys.min() - 100 * 4 * 4000 / 683) < 30
+    assert mask.sum() == pytest.approx((10 * 4 * 6000 / 1024) * (10 * 4 * 4000 / 683), rel=0.1)
