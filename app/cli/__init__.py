@@ -13,6 +13,7 @@ import os
 import sys
 
 from app import __version__
+from app.engine.logs import quiet_libraries
 from app.errors import JobCancelled, UserError
 
 COMMANDS = ("stage", "defurnish", "segment", "guides", "bench", "models", "eval-defurnish")
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = [a for a in argv if a != "--debug"]  # accepted anywhere on the line
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
-    _quiet_libraries(debug)
+    quiet_libraries(debug)
     try:
         args = build_parser().parse_args(argv)
         if not getattr(args, "run", None):
@@ -73,14 +74,3 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {exc.__class__.__name__}: {exc} (run with --debug for details)", file=sys.stderr)
         return 1
-
-
-def _quiet_libraries(debug: bool) -> None:
-    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-    if debug:
-        return
-    import warnings
-
-    warnings.filterwarnings("ignore")
-    for name in ("diffusers", "transformers", "accelerate", "huggingface_hub"):
-        logging.getLogger(name).setLevel(logging.ERROR)

@@ -66,10 +66,21 @@ def run_job(engine, request):
         raise
 
 
+def max_pixels() -> int:
+    """The photo size limit: 120 MP unless $ROOMSTAGER_MAX_MEGAPIXELS says otherwise."""
+    import os
+
+    text = os.environ.get("ROOMSTAGER_MAX_MEGAPIXELS", "120")
+    try:
+        return int(float(text) * 1_000_000)
+    except ValueError:
+        raise UserError(f"ROOMSTAGER_MAX_MEGAPIXELS={text!r} is not a number") from None
+
+
 def load_photo(path: str):
     from app.imaging.io import read_photo
 
-    return read_photo(Path(path))
+    return read_photo(Path(path), max_pixels=max_pixels())
 
 
 def load_mask(path: str | None, photo):

@@ -75,7 +75,9 @@ class PipelineCache:
             StableDiffusionXLControlNetInpaintPipeline,
         )
         from diffusers import MultiControlNetModel
+        from diffusers.utils import logging as diffusers_logging
 
+        diffusers_logging.disable_progress_bar()  # progress reaches the user as engine events instead
         nets = [self._controlnet(p) for p in (models.controlnet_depth, models.controlnet_canny) if p]
         cls = (StableDiffusionXLControlNetInpaintPipeline if models.arch == "sdxl"
                else StableDiffusionControlNetInpaintPipeline)

@@ -160,6 +160,18 @@ def _run_in_process(main, argv):
     return rc, err.getvalue()
 
 
+def test_truncated_and_oversized_photos_are_refused(files, monkeypatch):
+    from app.cli import main
+
+    data = (files / "room.jpg").read_bytes()
+    (files / "cut.jpg").write_bytes(data[: len(data) // 2])
+    rc, err = _run_in_process(main, ["stage", str(files / "cut.jpg"), "--models", "tiny", "-o", str(files / "o.png")])
+    assert rc == 2 and "cut.jpg" in err and "Traceback" not in err
+    monkeypatch.setenv("ROOMSTAGER_MAX_MEGAPIXELS", "0.5")
+    rc, err = _run_in_process(main, ["stage", str(files / "room.png"), "--models", "tiny", "-o", str(files / "o.png")])
+    assert rc == 2 and "room.png" in err and "megapixel" in err
+
+
 def test_a_missing_model_names_it_and_the_ways_to_get_it(files, tmp_path):
     proc = run_cli("stage", files / "room.png", "--mask", files / "mask.png", "--models", tmp_path,
                    "--model-set", "standard", "-o", files / "o.png", check_rc=2)
