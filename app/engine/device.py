@@ -86,8 +86,9 @@ def explain_no_cuda() -> str:
     if torch.version.cuda is None:
         return (
             "CUDA was requested, but this torch is a CPU-only build (\"Torch not compiled with CUDA\"). "
-            "Install the CUDA build of torch for your card: run the installer's first-run step "
-            "(`python installer/firstrun.py`), or pick the matching command at pytorch.org."
+            "Install the CUDA build of torch for your card: on Windows run 'RoomStager - Set up GPU' from "
+            "the Start menu (it picks the build for your card and driver); elsewhere pick the matching "
+            "command at pytorch.org."
         )
     return (
         f"CUDA was requested and torch was built for CUDA {torch.version.cuda}, but no NVIDIA GPU is usable: "

@@ -134,13 +134,19 @@ def choose(gpus: list[Gpu], forced: str | None = None) -> Choice:
 
     fitting = [b for b in auto if b.runs_on(gpu.cc)]
     if not fitting:
-        return Choice(CPU, gpu, "the graphics card is not supported by this torch", problem=_unsupported_gpu(gpu))
+        return Choice(
+            CPU, gpu, "the graphics card is not supported by this torch", problem=_unsupported_gpu(gpu)
+        )
     for build in fitting:
         if gpu.driver >= build.full_driver:
-            return Choice(build, gpu, f"{gpu.name} with driver {format_version(gpu.driver)} runs {build.cuda_text}")
+            return Choice(
+                build, gpu, f"{gpu.name} with driver {format_version(gpu.driver)} runs {build.cuda_text}"
+            )
     for build in fitting:
         if gpu.driver >= build.compat_driver:
-            choice = Choice(build, gpu, f"{gpu.name} runs {build.cuda_text} through CUDA minor-version compatibility")
+            choice = Choice(
+                build, gpu, f"{gpu.name} runs {build.cuda_text} through CUDA minor-version compatibility"
+            )
             choice.notes.append(_update_suggested(gpu, build))
             return choice
     return Choice(CPU, gpu, "the NVIDIA driver is too old", problem=_driver_too_old(gpu, fitting))
@@ -154,7 +160,9 @@ def _choose_without_cc(gpu: Gpu, auto: list[TorchBuild]) -> Choice:
     # The build reaching the oldest cards goes first; verification after install tells if it was right.
     usable.sort(key=lambda b: min(b.archs))
     first, rest = usable[0], usable[1:]
-    choice = Choice(first, gpu, f"the driver could not report {gpu.name}'s architecture; trying {first.cuda_text}")
+    choice = Choice(
+        first, gpu, f"the driver could not report {gpu.name}'s architecture; trying {first.cuda_text}"
+    )
     choice.fallbacks = rest
     return choice
 

@@ -64,17 +64,23 @@ def download(
         total = have + int(length) if length and length.isdigit() else None
         _stream(response, part, have, total, label, say)
     if total is not None and part.stat().st_size != total:
-        raise DownloadError(f"{label}: the download stopped early ({human(part.stat().st_size)} of {human(total)})")
+        raise DownloadError(
+            f"{label}: the download stopped early ({human(part.stat().st_size)} of {human(total)})"
+        )
     if sha256:
         actual = sha256_of(part)
         if actual != sha256:
             part.unlink()
-            raise DownloadError(f"{label}: the downloaded file is damaged (sha256 {actual[:12]}..., expected {sha256[:12]}...)")
+            raise DownloadError(
+                f"{label}: the downloaded file is damaged (sha256 {actual[:12]}..., expected {sha256[:12]}...)"
+            )
     part.replace(dest)
     return dest
 
 
-def _stream(response, part: Path, have: int, total: int | None, label: str, say: Callable[[str], None]) -> None:
+def _stream(
+    response, part: Path, have: int, total: int | None, label: str, say: Callable[[str], None]
+) -> None:
     start = last_time = time.monotonic()
     last_percent = -100
     done = have

@@ -115,7 +115,13 @@ def find_nvidia_smi() -> str | None:
 def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
     flags = 0x08000000 if os.name == "nt" else 0  # CREATE_NO_WINDOW: no console flashing up
     return subprocess.run(
-        command, capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=30, creationflags=flags
+        command,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=30,
+        creationflags=flags,
     )
 
 

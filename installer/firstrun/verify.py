@@ -37,8 +37,8 @@ try:
     out["warnings"] = [str(w.message) for w in caught]
 except BaseException as error:
     out["error"] = type(error).__name__ + ": " + str(error)
-print(%r + json.dumps(out), flush=True)
-""" % MARKER
+print("@MARKER@" + json.dumps(out), flush=True)
+""".replace("@MARKER@", MARKER)
 
 
 @dataclass
@@ -52,7 +52,12 @@ def probe(python: str, timeout: float = 600) -> dict:
     """Run PROBE in `python`; returns its facts, or {"error": ...} when it did not even report."""
     try:
         result = subprocess.run(
-            [python, "-c", PROBE], capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=timeout
+            [python, "-c", PROBE],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=timeout,
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         return {"error": f"could not run {python}: {error}"}
@@ -70,7 +75,9 @@ def judge(facts: dict, build: TorchBuild, pins: dict[str, str]) -> Verdict:
         return Verdict(False, facts, _explain_error(error))
     want = f"{pins['torch']}+{build.id}"
     if facts.get("version") != want:
-        return Verdict(False, facts, f"torch {facts.get('version')} is installed, but RoomStager needs {want}.")
+        return Verdict(
+            False, facts, f"torch {facts.get('version')} is installed, but RoomStager needs {want}."
+        )
     if not str(facts.get("torchvision", "")).startswith(pins["torchvision"]):
         return Verdict(False, facts, f"torchvision {facts.get('torchvision')} does not match torch {want}.")
     if build.cuda is None:
@@ -79,8 +86,8 @@ def judge(facts: dict, build: TorchBuild, pins: dict[str, str]) -> Verdict:
         return Verdict(
             False,
             facts,
-            "The installed torch was built without CUDA (\"Torch not compiled with CUDA enabled\"), "
-            "so it cannot use the graphics card. Run \"RoomStager - Set up GPU\" again to replace it.",
+            'The installed torch was built without CUDA ("Torch not compiled with CUDA enabled"), '
+            'so it cannot use the graphics card. Run "RoomStager - Set up GPU" again to replace it.',
         )
     if not facts.get("available"):
         said = " ".join(facts.get("warnings") or [])
@@ -103,7 +110,7 @@ def _explain_error(error: str) -> str:
         )
     if "no kernel image" in error:
         return (
-            "This torch build has no code for your graphics card (\"no kernel image is available\"). "
+            'This torch build has no code for your graphics card ("no kernel image is available"). '
             f"Another build will be tried. (Details: {error})"
         )
     if "ModuleNotFoundError" in error:

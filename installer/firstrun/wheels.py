@@ -46,7 +46,9 @@ def parse_wheel_name(filename: str) -> WheelName | None:
     return WheelName(normalise(name), public, local, tags, filename)
 
 
-def interpreter_tags(version: tuple[int, int] | None = None, platform: str | None = None) -> set[tuple[str, str, str]]:
+def interpreter_tags(
+    version: tuple[int, int] | None = None, platform: str | None = None
+) -> set[tuple[str, str, str]]:
     """Tags a wheel may carry to install on this interpreter (the subset torch wheels use)."""
     major, minor = version or sys.version_info[:2]
     plat = (platform or sysconfig.get_platform()).replace("-", "_").replace(".", "_")
@@ -113,7 +115,9 @@ def parse_index_page(html: str, page_url: str) -> list[RemoteWheel]:
     return wheels
 
 
-def find_on_index(base_url: str, pins: dict[str, str], build_id: str, tags: set, timeout: float = 60) -> dict[str, RemoteWheel]:
+def find_on_index(
+    base_url: str, pins: dict[str, str], build_id: str, tags: set, timeout: float = 60
+) -> dict[str, RemoteWheel]:
     """Look both wheels up on `<base_url>/<build_id>/<package>/`; raise LookupError when one is missing."""
     found = {}
     for package in PACKAGES:
@@ -121,7 +125,11 @@ def find_on_index(base_url: str, pins: dict[str, str], build_id: str, tags: set,
         request = urllib.request.Request(page_url, headers={"User-Agent": "RoomStager-setup"})
         with urllib.request.urlopen(request, timeout=timeout) as response:
             html = response.read().decode("utf-8", "replace")
-        candidates = [r for r in parse_index_page(html, page_url) if matches(r.wheel, package, pins[package], build_id, tags)]
+        candidates = [
+            r
+            for r in parse_index_page(html, page_url)
+            if matches(r.wheel, package, pins[package], build_id, tags)
+        ]
         if not candidates:
             raise LookupError(f"{package} {pins[package]}+{build_id} for this Python is not on {page_url}")
         found[package] = candidates[0]
