@@ -50,6 +50,15 @@ def is_inside(root: Path, path: Path) -> bool:
         return False
 
 
+def is_config_folder(path: Path) -> bool:
+    """A diffusers pipeline folder complete enough to load a single file offline: configs and tokenizers."""
+    path = Path(path)
+    if not (path / "model_index.json").is_file():
+        return False
+    subs = ["tokenizer"] + (["tokenizer_2"] if (path / "text_encoder_2").is_dir() else [])
+    return all((path / s / "vocab.json").is_file() or (path / s / "tokenizer.json").is_file() for s in subs)
+
+
 def safe_relative(rel: str) -> bool:
     """A catalog path that cannot leave the models folder: relative, no '..', no drive."""
     p = Path(rel.replace("\\", "/"))
@@ -226,7 +235,7 @@ class Catalog:
         entry = self.entry(name)
         path = entry.local(self.root)
         if entry.role == "config":
-            return (path / "model_index.json").is_file() and (path / "tokenizer").is_dir()
+            return is_config_folder(path)
         return path.exists()
 
     def missing_message(self, name: str) -> str:
@@ -242,7 +251,8 @@ class Catalog:
                         f"(or Models > Download in the window)")
         ways.append(f"import a file you already have with `python main.py models import FILE{where}` "
                     f"(or Models > Import in the window)")
-        return f"model '{name}' ({entry.role}) is not installed in {self.root}. " + ", or ".join(ways).capitalize() + "."
+        text = ", or ".join(ways)
+        return f"model '{name}' ({entry.role}) is not installed in {self.root}. {text[:1].upper()}{text[1:]}."
 
     def require(self, name: str) -> Path:
         """Local path of an installed model, or a message naming it and the two ways to get it."""
@@ -323,7 +333,9 @@ class Catalog:
             return float(self.sets[name].get("min_vram_gb", 0)) <= budget
 
         fitting = [n for n in installed if fits(n)] or installed
-        return max(fitting, key=lambda n: float(self.sets[n].get("min_vram_gb", 0)) if fits(n) else 0.0)
+        # Ties go to the app's own sets: a set made by an import is used when asked for by name.
+        return max(fitting, key=lambda n: (float(self.sets[n].get("min_vram_gb", 0)) if fits(n) else 0.0,
+                                           bool(self.sets[n].get("recommend", True))))
 
     def recommend_set(self, vram_gb: float | None) -> str | None:
         """The app's set to get for this GPU (installed or not): the largest whose min_vram_gb fits.
@@ -353,7 +365,7 @@ class Catalog:
                 if e.role != role or e.arch != arch:
                     continue
                 path = e.local(self.root)
-                if path.is_dir() and (path / "model_index.json").is_file() and (path / "tokenizer").is_dir():
+                if path.is_dir() and is_config_folder(path):
                     out.append(path)
         return out
 

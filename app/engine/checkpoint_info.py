@@ -296,4 +296,6 @@ def config_matches(info: FileInfo, config_dir: Path) -> bool:
             pass
     if info.text_dims and tuple(widths) != tuple(info.text_dims):
         return False
-    return (Path(config_dir) / "tokenizer").is_dir()
+    from app.engine.catalog import is_config_folder
+
+    return is_config_folder(Path(config_dir))

@@ -1,0 +1,425 @@
+"""Get catalog models onto disk: hub repositories and plain URLs, with progress, cancel and resume.
+
+- URL sources stream into `<file>.part` with an HTTP Range resume, hash while they
+  stream, and are moved into place (os.replace) only after the size and SHA-256
+  check out. A cancelled or cut download keeps its .part for the next attempt;
+  a checksum mismatch deletes it and installs nothing.
+- Hub sources are taken from the local Hugging Face cache when it already has
+  them (no network at all), else fetched file by file with huggingface_hub into a
+  staging folder (which resumes and checks LFS hashes), then moved into place.
+- Free disk space is checked against the entry's size before anything starts.
+- Every path written is inside the models folder; names from a catalog or a
+  server never leave it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import http.client
+import json
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.engine.catalog import CONFIGS_DIR, Catalog, ModelEntry, is_inside, safe_relative
+from app.errors import JobCancelled, ModelMissing, UserError
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+DISK_MARGIN = 256 * 1024**2  # keep this much free after a download
+USER_AGENT = "RoomStager-model-download"
+
+
+# ---- progress --------------------------------------------------------------------
+
+
+def human_bytes(n: float | None) -> str:
+    if n is None:
+        return "?"
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def human_time(s: float | None) -> str:
+    if s is None:
+        return "?"
+    s = int(round(s))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
+@dataclass
+class DownloadProgress:
+    name: str  # the catalog entry
+    done: int  # bytes on disk for this entry so far (resumed bytes included)
+    total: int | None
+    speed: float  # bytes per second over the last seconds
+    eta: float | None  # seconds left
+    file: str = ""
+    message: str = ""
+
+    @property
+    def fraction(self) -> float | None:
+        return None if not self.total else min(1.0, self.done / self.total)
+
+    def text(self) -> str:
+        if self.message:
+            return f"{self.name}: {self.message}"
+        parts = [f"{human_bytes(self.done)} of {human_bytes(self.total)}" if self.total else human_bytes(self.done)]
+        if self.speed > 0:
+            parts.append(f"{human_bytes(self.speed)}/s")
+        if self.eta is not None:
+            parts.append(f"{human_time(self.eta)} left")
+        return f"{self.name}: " + " · ".join(parts)
+
+
+ProgressFn = Callable[[DownloadProgress], None]
+
+
+class DownloadCancelled(JobCancelled):
+    """The user cancelled; what was downloaded so far is kept for a resume."""
+
+
+class ChecksumMismatch(UserError):
+    """The file downloaded is not the one the catalog names; nothing was installed."""
+
+
+class _Meter:
+    """Bytes -> throttled DownloadProgress events with a smoothed speed and a time left."""
+
+    def __init__(self, name: str, total: int | None, done: int, progress: ProgressFn | None,
+                 cancel: threading.Event | None, interval: float = 0.1):
+        self.name, self.total, self.done = name, total, done
+        self.progress, self.cancel, self.interval = progress, cancel, interval
+        self.file = ""
+        self._t0 = self._last_emit = time.monotonic()
+        self._window: list[tuple[float, int]] = [(self._t0, done)]
+        self.speed = 0.0
+
+    def check(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise DownloadCancelled(f"download of '{self.name}' cancelled")
+
+    def add(self, n: int) -> None:
+        self.check()
+        self.done += n
+        now = time.monotonic()
+        if now - self._last_emit >= self.interval:
+            self.emit(now)
+
+    def emit(self, now: float | None = None, message: str = "") -> None:
+        now = now or time.monotonic()
+        self._last_emit = now
+        self._window.append((now, self.done))
+        while len(self._window) > 2 and now - self._window[0][0] > 5.0:
+            self._window.pop(0)
+        (t0, d0), (t1, d1) = self._window[0], self._window[-1]
+        if t1 > t0:
+            self.speed = (d1 - d0) / (t1 - t0)
+        eta = None
+        if self.total and self.speed > 0:
+            eta = max(0.0, (self.total - self.done) / self.speed)
+        if self.progress is not None:
+            self.progress(DownloadProgress(self.name, self.done, self.total, self.speed, eta, self.file, message))
+
+
+# ---- disk space ------------------------------------------------------------------
+
+
+def free_bytes(path: Path) -> int:
+    p = Path(path)
+    while not p.exists() and p.parent != p:
+        p = p.parent
+    return shutil.disk_usage(p).free
+
+
+def check_disk_space(path: Path, needed: int | None, what: str) -> None:
+    if not needed or needed <= 0:
+        return
+    free = free_bytes(path)
+    if needed + DISK_MARGIN > free:
+        raise UserError(
+            f"not enough free disk space for {what}: it needs {human_bytes(needed)} and "
+            f"{human_bytes(free)} is free on the drive of {path}. Free some space or point the app at a models "
+            f"folder on another drive (--models DIR or ROOMSTAGER_MODELS)."
+        )
+
+
+# ---- plain URLs ------------------------------------------------------------------
+
+
+class _SafeRedirects(urllib.request.HTTPRedirectHandler):
+    max_redirections = 8
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
+            raise UserError(f"refusing a redirect to {newurl}")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_opener = urllib.request.build_opener(_SafeRedirects)
+
+
+def sha256_file(path: Path, meter: _Meter | None = None) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+            if meter is not None:
+                meter.add(len(chunk))
+    return h.hexdigest()
+
+
+def fetch_url(url: str, dest: Path, *, sha256: str | None = None, size: int | None = None, name: str | None = None,
+              progress: ProgressFn | None = None, cancel: threading.Event | None = None,
+              timeout: float = 30.0, check_space: bool = True) -> str:
+    """Download `url` to `dest` through `dest.part`, resuming it. Returns the file's SHA-256."""
+    dest = Path(dest)
+    scheme = urllib.parse.urlsplit(url).scheme
+    if scheme not in ("http", "https"):
+        raise UserError(f"{url}: only http and https downloads are allowed")
+    name = name or dest.name
+    part = dest.with_name(dest.name + ".part")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    have = part.stat().st_size if part.is_file() else 0
+    hasher = hashlib.sha256()
+    meter = _Meter(name, size, 0, progress, cancel)
+    if have:  # the hash must cover the bytes already there
+        meter.emit(message=f"checking the {human_bytes(have)} downloaded before")
+        with open(part, "rb") as f:
+            while chunk := f.read(CHUNK):
+                meter.check()
+                hasher.update(chunk)
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    if have:
+        headers["Range"] = f"bytes={have}-"
+    try:
+        response = _opener.open(urllib.request.Request(url, headers=headers), timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and have:  # nothing after what we have: the .part is complete
+            response = None
+        else:
+            raise UserError(f"download of {name} failed: the server answered {exc.code} {exc.reason} ({url})") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise UserError(f"download of {name} failed: cannot reach {urllib.parse.urlsplit(url).netloc} ({reason}). "
+                        f"Check the connection and run the download again: it resumes where it stopped.") from None
+    total = size
+    if response is not None:
+        with response:
+            status = getattr(response, "status", 200)
+            length = response.headers.get("Content-Length")
+            length = int(length) if length and length.isdigit() else None
+            mode = "ab"
+            if have and status == 206:
+                start = _range_start(response.headers.get("Content-Range"))
+                if start != have:
+                    raise UserError(f"download of {name}: the server resumed at byte {start}, not {have}; "
+                                    f"delete {part} and try again")
+            elif have:  # the server ignored the Range: start over
+                have, hasher, mode = 0, hashlib.sha256(), "wb"
+            if length is not None:
+                total = have + length
+            if check_space:
+                check_disk_space(dest.parent, (total or size or 0) - have, name)
+            meter.total, meter.done = total, have
+            meter.emit()
+            cut = None
+            with open(part, mode) as f:
+                while True:
+                    meter.check()
+                    try:
+                        chunk = response.read(CHUNK)
+                    except (http.client.HTTPException, OSError) as exc:  # connection lost, timeout
+                        cut = exc
+                        chunk = getattr(exc, "partial", b"") or b""
+                    if chunk:
+                        f.write(chunk)
+                        hasher.update(chunk)
+                        meter.add(len(chunk))
+                    if not chunk or cut is not None or (total and meter.done > total):
+                        break
+                f.flush()
+                os.fsync(f.fileno())
+            if cut is not None:
+                got = part.stat().st_size
+                raise UserError(f"download of {name} was interrupted at {human_bytes(got)}"
+                                f"{' of ' + human_bytes(total) if total else ''} ({cut.__class__.__name__}); "
+                                f"run it again to resume")
+    got = part.stat().st_size if part.exists() else 0
+    meter.done = got
+    meter.emit()
+    if total is not None and got < total:
+        raise UserError(f"download of {name} stopped at {human_bytes(got)} of {human_bytes(total)}; "
+                        f"run it again to resume")
+    if total is not None and got > total:
+        part.unlink(missing_ok=True)
+        raise UserError(f"download of {name}: the server sent more than it announced; nothing was installed")
+    digest = hasher.hexdigest()
+    if sha256 and digest.lower() != sha256.lower():
+        part.unlink(missing_ok=True)
+        raise ChecksumMismatch(
+            f"download of {name} does not match its checksum (expected {sha256[:12]}…, got {digest[:12]}…); "
+            f"the file was deleted and nothing was installed. Try again later; if it keeps failing the "
+            f"server's file changed: report it."
+        )
+    os.replace(part, dest)
+    return digest
+
+
+def _range_start(content_range: str | None) -> int | None:
+    m = re.match(r"bytes\s+(\d+)-", content_range or "")
+    return int(m.group(1)) if m else None
+
+
+# ---- catalog entries -------------------------------------------------------------
+
+
+def staging_dir(catalog: Catalog, name: str) -> Path:
+    return catalog.root / ".roomstager" / "downloads" / f"{name}.part"
+
+
+def partial_bytes(catalog: Catalog, entry: ModelEntry) -> int:
+    """Bytes of an interrupted download waiting to be resumed (0 when none)."""
+    if entry.external or not safe_relative(entry.path):
+        return 0
+    total = 0
+    part = entry.local(catalog.root)
+    part = part.with_name(part.name + ".part")
+    if part.is_file():
+        total += part.stat().st_size
+    stage = staging_dir(catalog, entry.name)
+    if stage.is_dir():
+        total += sum(p.stat().st_size for p in stage.rglob("*") if p.is_file())
+    return total
+
+
+def _write_manifest(catalog: Catalog, name: str, data: dict) -> None:
+    path = catalog.manifest_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _target(catalog: Catalog, entry: ModelEntry) -> Path:
+    if entry.external:
+        raise UserError(f"'{entry.name}' is a file of another tool used in place: RoomStager never writes to it")
+    dest = catalog.root / entry.path
+    if not safe_relative(entry.path) or not is_inside(catalog.root, dest.parent if dest.parent.exists() else catalog.root):
+        raise UserError(f"'{entry.name}': its path leaves the models folder; refusing to write")
+    return dest
+
+
+def plan(catalog: Catalog, names: list[str]) -> list[str]:
+    """Catalog models (and sets, expanded) -> the models that still need downloading, in order."""
+    out: list[str] = []
+    for name in names:
+        if name in catalog.entries:
+            models = [name]
+        elif name in catalog.sets:
+            models = catalog.set_models(name)
+        else:
+            known = ", ".join([*catalog.sets, *catalog.entries])
+            raise UserError(f"'{name}' is neither a model nor a model set in the catalog (known: {known})")
+        for m in models:
+            if m not in out and not catalog.is_installed(m):
+                out.append(m)
+    return out
+
+
+def install(catalog: Catalog, name: str, *, progress: ProgressFn | None = None,
+            cancel: threading.Event | None = None, offline: bool = False,
+            hf_cache: Path | str | None = None, timeout: float = 30.0) -> Path:
+    """Download (or take from the local hub cache) one catalog model and install it. Returns its path."""
+    entry = catalog.entry(name)
+    dest = _target(catalog, entry)  # refuses files of other tools and unsafe paths
+    if catalog.is_installed(name):
+        return entry.local(catalog.root)
+    if not entry.downloadable:
+        raise ModelMissing(catalog.missing_message(name))
+    needed = max(0, (entry.size_bytes or 0) - partial_bytes(catalog, entry))
+    check_disk_space(catalog.root, needed, f"'{name}'")
+    if entry.source == "url":
+        if offline:
+            raise UserError(f"'{name}' is a download from {urllib.parse.urlsplit(entry.info['url']).netloc} "
+                            f"and the app is offline; import the file instead with `models import FILE`")
+        sha = (entry.info.get("sha256") or "").strip() or None
+        digest = fetch_url(entry.info["url"], dest, sha256=sha, name=name, progress=progress, cancel=cancel,
+                           timeout=timeout)
+        _write_manifest(catalog, name, {"source": entry.info["url"], "files": {
+            ".": {"size": dest.stat().st_size, "sha256": digest}}, "checksum_from": "catalog" if sha else "first download",
+            "installed": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    else:
+        from app.engine.hub import install_from_hub
+
+        install_from_hub(catalog, entry, dest, staging_dir(catalog, name), progress=progress, cancel=cancel,
+                         offline=offline, hf_cache=hf_cache)
+    if not catalog.is_installed(name):
+        raise UserError(f"'{name}' was downloaded but is incomplete on disk ({dest}); run `models verify {name}`")
+    return dest
+
+
+def install_many(catalog: Catalog, names: list[str], **kwargs) -> list[Path]:
+    """Models and sets; checks the space for all of them first."""
+    todo = plan(catalog, names)
+    needed = sum(max(0, (catalog.entry(m).size_bytes or 0) - partial_bytes(catalog, catalog.entry(m))) for m in todo)
+    check_disk_space(catalog.root, needed, ", ".join(todo) or "nothing")
+    return [install(catalog, m, **kwargs) for m in todo]
+
+
+def ship_configs(entry: ModelEntry, folder: Path) -> None:
+    """Copy the app's shipped diffusers configs for a config entry into its (staging) folder."""
+    ship = entry.info.get("ship")
+    if not ship:
+        return
+    src = CONFIGS_DIR / ship
+    if not src.is_dir() or not safe_relative(ship):
+        raise UserError(f"'{entry.name}': the app's configs '{ship}' are missing from {CONFIGS_DIR}")
+    for p in src.rglob("*"):
+        if p.is_file():
+            target = folder / p.relative_to(src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(p, target)
+
+
+def match_files(spec: list, available: list[str]) -> tuple[list[str], list[str]]:
+    """Catalog `files` (strings, globs, lists of alternatives) against a repo listing -> (chosen, missing)."""
+    chosen, missing = [], []
+    for item in spec:
+        options = item if isinstance(item, list) else [item]
+        hit = None
+        for opt in options:
+            found = sorted(f for f in available if fnmatch.fnmatchcase(f, opt))
+            if found:
+                hit = found
+                break
+        if hit is None:
+            missing.append(" or ".join(options))
+        else:
+            chosen += [f for f in hit if f not in chosen]
+    return chosen, missing
+
+
+def local_name(repo_file: str, renames: dict | None = None) -> str:
+    """Where a repo file is stored: renames first, then 'x.fp16.safetensors' -> 'x.safetensors'."""
+    if renames and repo_file in renames:
+        return renames[repo_file]
+    return re.sub(r"\.fp16\.(safetensors)$", r".\1", repo_file)
