@@ -28,9 +28,9 @@ def engine_for(args):
 class ProgressPrinter:
     """Engine events -> one updating line on stderr (a line per 10 % when not a terminal)."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr  # looked up now, not at import: tests swap stderr
+        self.tty = self.stream.isatty()
         self._last_decile = -1
         self._last_message = None
 

@@ -26,7 +26,8 @@ def _add_generation_options(p) -> None:
     p.add_argument("--negative", default="", metavar="TEXT")
     p.add_argument("--steps", type=int, default=30, metavar="N")
     p.add_argument("--guidance", type=float, default=7.5, metavar="G")
-    p.add_argument("--strength", type=float, default=1.0, metavar="S")
+    p.add_argument("--strength", type=float, default=None, metavar="S",
+                   help="how much of the region is repainted (default: 1.0 to stage, 0.95 to de-furnish)")
     p.add_argument("--seed", type=int, default=None, metavar="S")
     p.add_argument("--variations", type=int, default=1, metavar="K")
     p.add_argument("--lora", default=None, metavar="FILE", help="a LoRA .safetensors to apply")
@@ -50,7 +51,11 @@ def register(sub) -> None:
     _add_generation_options(p)
     p.add_argument("--mask", required=False, default=None, metavar="MASK", help="white = remove")
     p.add_argument("--margin", type=int, default=None, metavar="PX", help="ring added around objects")
-    p.add_argument("--prefill", default="telea", choices=["telea", "ns", "none"])
+    p.add_argument("--prefill", default="telea", choices=["telea", "ns", "erase", "none"],
+                   help="fill the hole before diffusion: classical (telea, ns), the catalog's erase model, none")
+    from app.cli.auto_masks import add_auto_options
+
+    add_auto_options(p, with_target=False)
     p.set_defaults(run=run_defurnish_command)
 
 
@@ -59,18 +64,20 @@ def _check(args) -> None:
         raise UserError(f"--steps must be between 1 and 500 (got {args.steps})")
     if args.variations < 1 or args.variations > 16:
         raise UserError(f"--variations must be between 1 and 16 (got {args.variations})")
-    if not 0.0 < args.strength <= 1.0:
+    if args.strength is not None and not 0.0 < args.strength <= 1.0:
         raise UserError(f"--strength must be in (0, 1] (got {args.strength})")
 
 
 def _common(args, photo) -> dict:
-    return dict(
+    fields = dict(
         photo=photo.pixels, photo_path=str(photo.path), models=args.models, model_set=args.model_set,
         device=args.device, prompt=args.prompt, negative=args.negative, steps=args.steps,
-        guidance=args.guidance, strength=args.strength, seed=args.seed, variations=args.variations,
-        lora=args.lora,
-        lora_scale=args.lora_scale,
+        guidance=args.guidance, seed=args.seed, variations=args.variations,
+        lora=args.lora, lora_scale=args.lora_scale,
     )
+    if args.strength is not None:  # otherwise each job's own default
+        fields["strength"] = args.strength
+    return fields
 
 
 def run_stage_command(args) -> int:
@@ -88,8 +95,12 @@ def run_defurnish_command(args) -> int:
         raise UserError("defurnish needs --mask MASK (white = remove)")
     clock = Stopwatch()
     photo = load_photo(args.photo)
-    request = rq.DefurnishRequest(**_common(args, photo), mask=load_mask(args.mask, photo),
-                                  margin_px=args.margin, prefill=args.prefill)
+    mask, margin = load_mask(args.mask, photo), args.margin
+    if mask is None:  # --auto: the furniture found, with its margin ring already in (kept off windows, doors)
+        from app.cli.auto_masks import auto_furniture_mask
+
+        mask, margin = auto_furniture_mask(args, photo), 0
+    request = rq.DefurnishRequest(**_common(args, photo), mask=mask, margin_px=margin, prefill=args.prefill)
     return _run_and_write(args, photo, request, "empty", clock)
 
 

@@ -38,6 +38,9 @@ def register(sub) -> None:
     p.add_argument("--box", default=None, metavar="X0,Y0,X1,Y1")
     p.add_argument("--mask-index", type=int, default=None, metavar="I", help="pick SAM's candidate 0-2")
     p.add_argument("-o", "--output", required=True, metavar="MASK.png")
+    from app.cli.auto_masks import add_auto_options
+
+    add_auto_options(p, with_target=True)
     add_engine_options(p)
     p.set_defaults(run=run_segment_command)
 

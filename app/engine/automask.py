@@ -42,8 +42,8 @@ MAX_OBJECTS = 40
 FURNITURE, OTHER, STRUCTURE = "furniture", "other", "structure"
 
 # ---- label vocabulary ------------------------------------------------------------
-# Category by name. Structure wins when synonyms disagree; unknown names are OTHER
-# (listed, but not selected by default).
+# Category by name: a label is judged by its first synonym we know; unknown names are
+# OTHER (listed, but not selected by default).
 
 _ARCHITECTURE = {
     "wall", "walls", "floor", "flooring", "ceiling", "roof", "window", "windowpane", "window pane", "skylight",
@@ -121,6 +121,8 @@ FURNITURE_NAMES = frozenset({
 MAYBE_BUILT_IN = frozenset({"cabinet", "cupboard", "shelf", "shelves", "shelving", "bookcase", "bookshelf",
                             "wardrobe", "case", "drawers", "chest of drawers"})
 
+_KNOWN = frozenset(STRUCTURE_NAMES | FURNITURE_NAMES)
+
 DEFAULT_FURNITURE_QUERY = (
     "sofa", "armchair", "chair", "table", "coffee table", "desk", "bed", "cabinet", "dresser", "shelf",
     "bookcase", "lamp", "plant", "rug", "painting", "television", "cushion", "decor", "furniture",
@@ -143,31 +145,32 @@ def label_names(label: str) -> list[str]:
     return out
 
 
-def _match(names: list[str], vocabulary: frozenset) -> bool:
-    if any(n in vocabulary for n in names):
-        return True
-    # head noun: "wooden chair" -> "chair", "wall clock" -> "clock"
-    return any(len(n.split()) > 1 and n.split()[-1] in vocabulary for n in names)
+def canonical_name(label: str) -> str:
+    """The name a label is judged by: its first synonym RoomStager knows ("plant;flora;plant;life"
+    -> "plant", not "flora"), else a known head noun ("wall clock" -> "clock"), else its first name."""
+    names = label_names(label)
+    for n in names:
+        if n in _KNOWN:
+            return n
+    for n in names:
+        words = n.split()
+        if len(words) > 1 and words[-1] in _KNOWN:
+            return words[-1]
+    return names[1] if len(names) > 1 else (names[0] if names else "")
 
 
 def classify_label(label: str) -> str:
     """FURNITURE, STRUCTURE or OTHER for a label name, whatever model it came from."""
-    names = label_names(label)
-    if not names:
-        return OTHER
-    if any(n in STRUCTURE_NAMES for n in names):
+    name = canonical_name(label)
+    if name in STRUCTURE_NAMES:
         return STRUCTURE
-    if any(n in FURNITURE_NAMES for n in names):
-        return FURNITURE
-    if _match(names, STRUCTURE_NAMES):
-        return STRUCTURE
-    if _match(names, FURNITURE_NAMES):
+    if name in FURNITURE_NAMES:
         return FURNITURE
     return OTHER
 
 
 def is_named(label: str, vocabulary: frozenset) -> bool:
-    return any(n in vocabulary for n in label_names(label))
+    return canonical_name(label) in vocabulary
 
 
 def display_label(label: str) -> str:
@@ -274,6 +277,7 @@ def objects_from_segmentation(seg: SegMap, shape: tuple[int, int], min_fraction:
     ids = seg.ids
     h, w = seg.labels.shape
     area_min = max(4, int(min_fraction * h * w))
+    join = max(1, round(0.01 * max(h, w)))
     fixture = seg.small_mask(ids["fixture"])
     fixture_near = cv2.dilate(fixture.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) if fixture.any() else None
     floor_small = seg.small_mask(ids["floor"])
@@ -288,12 +292,33 @@ def objects_from_segmentation(seg: SegMap, shape: tuple[int, int], min_fraction:
         cls = seg.labels == cid
         if cid in ids["floor_cover"] and _is_wall_to_wall(cls, floor_small):
             continue
-        n, lab, stats, _ = cv2.connectedComponentsWithStats(cls.view(np.uint8), connectivity=8)
-        for k in range(1, n):
-            x, y, bw, bh, area = stats[k]
+        # pieces of one object split by what stands in front (a rug under a table and a plant)
+        # stay one object: touching pieces, and small pieces close to a big one
+        near = cv2.dilate(cls.view(np.uint8), np.ones((2 * join + 1, 2 * join + 1), np.uint8))
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(near, connectivity=8)
+        lab = np.where(cls, lab, 0)
+        areas = np.bincount(lab.ravel(), minlength=n)
+        boxes = {k: (int(stats[k, 0]), int(stats[k, 1]), int(stats[k, 0] + stats[k, 2]), int(stats[k, 1] + stats[k, 3]))
+                 for k in range(1, n) if areas[k] > 0}
+        joins = _merge_small_pieces(boxes, areas, gap=max(2, round(0.05 * max(h, w))))
+        groups: dict[int, list[int]] = {}
+        for k in boxes:
+            root = k
+            while root in joins:  # ends: every join goes to a bigger piece
+                root = joins[root]
+            groups.setdefault(root, []).append(k)
+        for members in groups.values():
+            area = int(sum(areas[m] for m in members))
             if area < area_min or area > MAX_OBJECT_FRACTION * h * w:
                 continue
-            comp = lab == k
+            x = min(boxes[m][0] for m in members)
+            y = min(boxes[m][1] for m in members)
+            x1 = max(boxes[m][2] for m in members)
+            y1 = max(boxes[m][3] for m in members)
+            sub = lab[y:y1, x:x1]
+            comp = np.zeros((h, w), bool)
+            comp[y:y1, x:x1] = np.isin(sub, members)
+            bw, bh = x1 - x, y1 - y
             score = float(seg.scores[comp].mean()) if seg.scores is not None else 1.0
             selected = category == FURNITURE
             note = ""
@@ -305,6 +330,24 @@ def objects_from_segmentation(seg: SegMap, shape: tuple[int, int], min_fraction:
             if obj is not None:
                 out.append(obj)
     return out
+
+
+def _merge_small_pieces(boxes: dict[int, tuple], areas, gap: int) -> dict[int, int]:
+    """Piece id -> the piece it joins: a piece under a quarter of the area of a same-class piece
+    whose box lies within `gap` px of its own (the biggest such piece)."""
+    out = {}
+    for k, (x0, y0, x1, y1) in boxes.items():
+        best = None
+        for j, (a0, b0, a1, b1) in boxes.items():
+            if j == k or areas[k] >= 0.25 * areas[j]:
+                continue
+            dx = max(0, max(a0, x0) - min(a1, x1))
+            dy = max(0, max(b0, y0) - min(b1, y1))
+            if max(dx, dy) <= gap and (best is None or areas[j] > areas[best]):
+                best = j
+        if best is not None:
+            out[k] = best
+    return out  # a joined-to piece is always bigger, so it never joins one of its joiners
 
 
 def _touches(comp: np.ndarray, near: np.ndarray) -> bool:
@@ -497,28 +540,45 @@ def nothing_found_message(target: str, models: list[str]) -> str:
 def floor_band(floor: np.ndarray, band: float = 0.35, ceiling: float = 0.15) -> np.ndarray:
     """The floor plus a band above it, per column: rows from t(x) - band * (H - t(x)) down.
 
-    t(x) is the floor's top row in column x, interpolated across columns where the
-    floor is hidden and median-smoothed. Never the top `ceiling` of the frame."""
+    t(x) is the floor's top row in column x. Furniture hides the floor behind it and
+    pushes t(x) down; seen from inside a room the floor's far edge is a convex curve
+    in the image, so t(x) is replaced by its convex hull from above, which bridges
+    those notches. Never the top `ceiling` of the frame."""
     H, W = floor.shape
     if not floor.any():
         return np.zeros((H, W), bool)
     has = floor.any(axis=0)
-    cols = np.flatnonzero(has)
-    top = floor.argmax(axis=0).astype(np.float32)
-    top = np.interp(np.arange(W), cols, top[cols]).astype(np.float32)
-    k = max(3, (W // 40) | 1)
-    if W >= k:
-        top = _running_median(top, k)
+    cols = np.flatnonzero(has).astype(np.float64)
+    tops = floor.argmax(axis=0)[has].astype(np.float64)
+    if len(tops) >= 5:  # single-column spikes must not drive the hull
+        tops = _running_median(tops, 5)
+    top = _hull_from_above(cols, tops, W)
     start = np.maximum(top - band * (H - top), np.ceil(ceiling * H))
     rows = np.arange(H, dtype=np.float32)[:, None]
     return (rows >= start[None, :]) | floor
+
+
+def _hull_from_above(xs: np.ndarray, ys: np.ndarray, width: int) -> np.ndarray:
+    """The convex hull of points (x, y) from above in the image (smallest y, y grows downwards),
+    evaluated at every column 0..width-1 (Andrew's monotone chain, lower chain in y)."""
+    hull: list[tuple[float, float]] = []
+    for x, y in zip(xs.tolist(), ys.tolist(), strict=True):
+        while len(hull) >= 2:
+            (x1, y1), (x2, y2) = hull[-2], hull[-1]
+            if (x2 - x1) * (y - y1) - (y2 - y1) * (x - x1) <= 0:
+                hull.pop()
+            else:
+                break
+        hull.append((x, y))
+    hx, hy = zip(*hull, strict=True)
+    return np.interp(np.arange(width), hx, hy).astype(np.float32)
 
 
 def _running_median(v: np.ndarray, k: int) -> np.ndarray:
     pad = k // 2
     p = np.pad(v, pad, mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(p, k)
-    return np.median(windows, axis=1).astype(np.float32)
+    return np.median(windows, axis=1)
 
 
 def floor_from_segmentation(seg: SegMap, shape: tuple[int, int]) -> np.ndarray:
@@ -546,7 +606,8 @@ def staging_area_from(shape: tuple[int, int], seg: SegMap | None = None, depth_f
         floor = floor_from_segmentation(seg, shape)
         if floor.sum() >= 0.01 * H * W:
             area = floor_band(floor, band) if band > 0 else floor.copy()
-            area &= ~seg.mask(seg.ids["not_staging"], shape)
+            blocked = seg.mask(seg.ids["not_staging"], shape)
+            area &= ~masks.grow(blocked, masks.scale_px(4, (W, H)))  # a little air around openings
             return floor, area
     empty = np.zeros((H, W), bool)
     floor = depth_floor if depth_floor is not None and depth_floor.shape == (H, W) else empty
@@ -554,3 +615,249 @@ def staging_area_from(shape: tuple[int, int], seg: SegMap | None = None, depth_f
     if band <= 0:
         area = floor
     return floor.copy(), area.copy()
+
+
+# ---- the engine job ----------------------------------------------------------------
+# Everything above is pure numpy; the job below loads models lazily (the UI imports
+# this module for `combine` without pulling in torch).
+
+TARGETS = ("furniture", "floor", "structure")
+METHODS = ("auto", "detector", "semantic")
+AREA_SIDE = 768  # the depth-based floor is a coarse region: estimate it on a small copy
+
+
+def run_automask(request, ctx):
+    """AutoMaskRequest -> AutoMaskResult (see the module docstring for the rules)."""
+    import time
+
+    from app.engine.requests import AutoMaskResult, array_digest
+    from app.errors import UserError
+
+    t0 = time.perf_counter()
+    if request.target not in TARGETS:
+        raise UserError(f"unknown automatic mask '{request.target}' (choose {', '.join(TARGETS)})")
+    if request.method not in METHODS:
+        raise UserError(f"unknown method '{request.method}' (choose {', '.join(METHODS)})")
+    photo = request.photo
+    H, W = photo.shape[:2]
+    shape = (H, W)
+    device = ctx.models.device(request.device)
+    models = ctx.models.model_set(request)
+    catalog = ctx.models.catalog(request.models)
+    key = array_digest(photo)
+    job = _Job(ctx, request, models, catalog, device, photo, key)
+    timings: dict[str, float] = {}
+
+    if request.target == "furniture":
+        objects, seg = job.furniture()
+        exclude = [label_names(e)[0] for e in request.exclude if label_names(e)]
+        for obj in objects:
+            if any(e in label_names(obj.label) or e == obj.label.split()[-1] for e in exclude):
+                obj.selected = False
+        protected = structure_mask(seg, shape, hard_only=True) if seg is not None else None
+        margin = default_margin((W, H)) if request.margin_px is None else max(0, int(request.margin_px))
+        mask = combine(objects, shape, margin, protected)
+        message = ""
+        if not objects:
+            message = nothing_found_message("furniture", job.used)
+        elif not mask.any():
+            message = (f"Found {len(objects)} object(s), none selected: tick the ones to remove "
+                       f"({', '.join(o.label for o in objects[:6])}).")
+        result = AutoMaskResult("furniture", objects, mask, margin, message, protected, job.used, timings)
+    elif request.target == "structure":
+        objects, seg = job.structure()
+        mask = np.zeros(shape, bool)
+        for obj in objects:
+            x0, y0, x1, y1 = obj.box
+            mask[y0:y1, x0:x1] |= obj.crop
+        message = "" if objects else nothing_found_message("structure", job.used)
+        protected = structure_mask(seg, shape, hard_only=True) if seg is not None else None
+        result = AutoMaskResult("structure", objects, mask, 0, message, protected, job.used, timings)
+    else:
+        objects, seg = job.floor()
+        mask = np.zeros(shape, bool)
+        for obj in objects:
+            x0, y0, x1, y1 = obj.box
+            mask[y0:y1, x0:x1] |= obj.crop
+        message = "" if mask.any() else nothing_found_message("floor", job.used)
+        result = AutoMaskResult("floor", objects, mask, 0, message, None, job.used, timings)
+    timings.update(job.timings)
+    timings["automask_s"] = time.perf_counter() - t0
+    return result
+
+
+class _Job:
+    """The models one automatic-mask job may use, each loaded (once per manager) on first use."""
+
+    def __init__(self, ctx, request, models, catalog, device, photo, key):
+        self.ctx, self.request, self.models, self.catalog = ctx, request, models, catalog
+        self.device, self.photo, self.key = device, photo, key
+        self.used: list[str] = []
+        self.timings: dict[str, float] = {}
+
+    def _available(self, kind: str):
+        """(name, path) of the `kind` model when the method uses it: optional for "auto",
+        required (ModelMissing with how to get it) when the method names it."""
+        from app.engine.detector import find_model, require
+        from app.errors import ModelMissing
+
+        method = self.request.method
+        if method == "auto":
+            try:
+                return find_model(self.catalog, self.models.name, kind)
+            except ModelMissing:  # named by the set but not installed: the other model may do
+                return None
+        if method == kind:
+            return require(find_model(self.catalog, self.models.name, kind), self.catalog, kind)
+        return None
+
+    def semantic(self) -> SegMap | None:
+        import time
+
+        from app.engine.semantic import load_semantic
+
+        found = self._available("semantic")
+        if found is None:
+            return None
+        name, path = found
+        self.ctx.progress(0, 0, "recognising the room (semantic segmentation)")
+        t = time.perf_counter()
+        seg = load_semantic(self.ctx.models, path, self.device).predict(self.photo, key=self.key)
+        self.timings["semantic_s"] = time.perf_counter() - t
+        self.used.append(name)
+        return seg
+
+    def detections(self, phrases, keep_structure: bool) -> list[MaskObject]:
+        """Detector boxes -> SAM masks (clipped to the box plus a little) -> candidate objects."""
+        import time
+
+        from app.engine.detector import load_detector, segment_boxes
+
+        found = self._available("detector")
+        if found is None:
+            return []
+        name, path = found
+        self.ctx.progress(0, 0, "finding objects (detector)")
+        t = time.perf_counter()
+        detector = load_detector(self.ctx.models, path, self.device)
+        dets = detector.detect(self.photo, phrases, self.request.box_threshold, self.request.text_threshold)
+        dets = filter_detections(dets, self.photo.shape[:2], keep_structure=keep_structure)
+        self.timings["detect_s"] = time.perf_counter() - t
+        self.used.append(name)
+        if not dets:
+            return []
+        t = time.perf_counter()
+        segmenter = self.ctx.models.segmenter(self.models, self.device)
+        H, W = self.photo.shape[:2]
+        self.ctx.progress(0, len(dets), f"outlining {len(dets)} object(s)")
+        sam_masks = segment_boxes(segmenter, self.photo, [d.box for d in dets],
+                                  progress=lambda i, n: self.ctx.progress(i, n, f"outlining objects ({i}/{n})"))
+        out = []
+        for d, full in zip(dets, sam_masks, strict=True):
+            x0, y0, x1, y1 = d.box
+            px, py = 0.05 * (x1 - x0) + 2, 0.05 * (y1 - y0) + 2  # SAM may bleed past its box: not far
+            bx0, by0 = max(0, int(x0 - px)), max(0, int(y0 - py))
+            bx1, by1 = min(W, int(np.ceil(x1 + px))), min(H, int(np.ceil(y1 + py)))
+            category = classify_label(d.label)
+            obj = MaskObject.from_crop(d.label, d.score, (bx0, by0), full[by0:by1, bx0:bx1], (H, W),
+                                       category=category, source="detector", selected=category == FURNITURE)
+            if obj is not None:
+                out.append(obj)
+        self.timings["sam_s"] = time.perf_counter() - t
+        return out
+
+    def _need_some(self, *kinds):
+        from app.engine.detector import find_model, missing_message
+        from app.errors import ModelMissing
+
+        if self.request.method != "auto":
+            return
+        for k in kinds:
+            try:
+                if find_model(self.catalog, self.models.name, k) is not None:
+                    return
+            except ModelMissing:
+                continue
+        raise ModelMissing(missing_message(self.catalog, kinds[0]) + (
+            f" Or install {' or '.join(kinds[1:])} model." if len(kinds) > 1 else ""))
+
+    def furniture(self):
+        from app.engine.detector import parse_phrases
+
+        self._need_some("detector", "semantic")
+        seg = self.semantic()
+        objects = self.detections(parse_phrases(self.request.prompt, DEFAULT_FURNITURE_QUERY), keep_structure=False)
+        if seg is not None:
+            objects += objects_from_segmentation(seg, self.photo.shape[:2])
+        return finalize_objects(objects, self.photo.shape[:2], seg), seg
+
+    def structure(self):
+        from app.engine.detector import parse_phrases
+
+        self._need_some("semantic", "detector")
+        seg = self.semantic()
+        if seg is not None:
+            return structure_objects(seg, self.photo.shape[:2]), seg
+        objects = self.detections(parse_phrases(self.request.prompt, DEFAULT_STRUCTURE_QUERY), keep_structure=True)
+        for o in objects:
+            o.category, o.selected = STRUCTURE, True
+        return objects, None
+
+    def floor(self):
+        import time
+
+        from app.errors import UserError
+
+        H, W = self.photo.shape[:2]
+        seg = self.semantic() if self.request.method in ("auto", "semantic") else None
+        band = max(0.0, float(self.request.band))
+        floor = area = None
+        source = "semantic"
+        if seg is not None:
+            floor, area = staging_area_from((H, W), seg, band=band)
+        if floor is None or not floor.any():
+            if self.models.depth is None:
+                if seg is None:
+                    raise UserError(f"model set '{self.models.name}' has neither a depth nor a semantic "
+                                    f"segmentation model to find the floor with")
+            else:
+                t = time.perf_counter()
+                self.ctx.progress(0, 0, "estimating depth")
+                depth_floor, depth_area = self._depth_floor(band)
+                self.timings["depth_s"] = time.perf_counter() - t
+                self.used.append("depth")
+                floor, area = staging_area_from((H, W), None, depth_floor, depth_area, band)
+                source = "depth"
+        objects = []
+        if floor is not None and floor.any():
+            obj = MaskObject.from_mask("floor", 1.0, floor, category="floor", source=source)
+            objects.append(obj)
+            extra = area & ~floor
+            if band > 0 and extra.any():
+                objects.append(MaskObject.from_mask("band above the floor", 1.0, extra, category="floor",
+                                                    source=source))
+        return objects, seg
+
+    def _depth_floor(self, band: float):
+        from app.imaging import guides
+
+        H, W = self.photo.shape[:2]
+        s = min(1.0, AREA_SIDE / max(H, W))
+        small = cv2.resize(self.photo, (max(1, round(W * s)), max(1, round(H * s))), interpolation=cv2.INTER_AREA)
+        depth = self.ctx.models.depth(self.models, self.device).predict(small, key=self.key + ":area")
+        floor = guides.staging_area(depth, small, band=0.0)
+        if _is_half_frame_fallback(floor):
+            return np.zeros((H, W), bool), np.zeros((H, W), bool)
+        area = guides.staging_area(depth, small, band=band) if band > 0 else floor
+        return upscale_mask(floor, (H, W)), upscale_mask(area, (H, W))
+
+
+def _is_half_frame_fallback(area: np.ndarray) -> bool:
+    """guides.staging_area returns the lower half of the frame when it finds no floor: that is
+    not a floor, and an automatic mask never falls back to a guess."""
+    h = area.shape[0]
+    rows = area.all(axis=1)
+    if not (rows | ~area.any(axis=1)).all():
+        return False  # not made of whole rows
+    first = int(np.argmax(rows)) if rows.any() else h
+    return abs(first - h / 2) <= max(1, 0.01 * h)

@@ -29,7 +29,7 @@ CONFIGS_DIR = APP_ROOT / "resources" / "model_configs"  # shipped diffusers conf
 
 ROLES = (
     "inpaint", "controlnet-depth", "controlnet-canny", "controlnet-inpaint", "controlnet-union",
-    "sam", "depth", "detector", "segmenter", "lora", "config",
+    "sam", "depth", "detector", "segmenter", "erase", "lora", "config",
 )
 ARCHES = ("sd15", "sdxl")
 GB = 1024**3
@@ -303,7 +303,8 @@ class Catalog:
             controlnet_canny=paths["controlnet_canny"],
             controlnet_inpaint=paths["controlnet_inpaint"],
             sam=paths["sam"],
-            sam_type=sam_entry.info.get("sam_type", "vit_b"),
+            # "vit_b" / "vit_l" / "vit_h" / "config": a SAM 1 .pth; "sam2": a transformers SAM 2 folder
+            sam_type=str(sam_entry.info.get("sam_type") or ("sam2" if paths["sam"].is_dir() else "vit_b")),
             depth=paths["depth"],
             entries=tuple(spec[k] for k in _SET_ROLES if spec.get(k)),
             inpaint_config=config,

@@ -26,19 +26,21 @@ log = logging.getLogger(__name__)
 
 DETECT_MAX_SIDE = 1333  # Grounding DINO's processor works at 800 / 1333: never hand it a 24 MP array
 
-ROLES = {"detector": "detector", "semantic": "semantic", "erase": "erase"}
+ROLES = {"detector": "detector", "semantic": "segmenter", "erase": "erase"}  # our name -> catalog role
+SET_KEYS = {"detector": ("detector",), "semantic": ("segmenter", "semantic"), "erase": ("erase",)}
 
 
 # ---- finding and caching models ----------------------------------------------------
 
 
 def find_model(catalog, set_name: str | None, key: str) -> tuple[str, Path] | None:
-    """(entry name, local path) of the set's `key` model (detector, semantic, erase), else of any
+    """(entry name, local path) of the set's `key` model (detector, semantic = catalog role
+    "segmenter", erase), else of any
     installed catalog entry with that role; None when there is none. A model the set names
     but that is not installed raises ModelMissing (with how to get it)."""
     role = ROLES[key]
     spec = catalog.sets.get(set_name or "", {}) if set_name else {}
-    name = spec.get(key)
+    name = next((spec[k] for k in SET_KEYS[key] if spec.get(k)), None)
     if name:
         entry = catalog.entry(name)
         if entry.role != role:
@@ -65,7 +67,7 @@ def _model_cache(manager) -> dict:
     cache = getattr(manager, "_automask_models", None)
     if cache is None:
         cache = {}
-        setattr(manager, "_automask_models", cache)
+        manager._automask_models = cache
     return cache
 
 
@@ -81,7 +83,7 @@ def cached_model(manager, kind: str, path: Path, device, factory):
     return cache[key]
 
 
-def load_detector(manager, path: Path, device) -> "TextDetector":
+def load_detector(manager, path: Path, device) -> TextDetector:
     return cached_model(manager, "detector", path, device, lambda: TextDetector(path, device.device))
 
 
@@ -116,7 +118,7 @@ class TextDetector:
         self.processor = AutoProcessor.from_pretrained(path, local_files_only=True)
         # fp32: the deformable attention of Grounding DINO is fragile in fp16 and the model is small
         self.model = AutoModelForZeroShotObjectDetection.from_pretrained(
-            path, local_files_only=True, torch_dtype=torch.float32
+            path, local_files_only=True, dtype=torch.float32
         ).to(device).eval()
         self.device = device
         self.tokenizer = self.processor.tokenizer
@@ -141,7 +143,7 @@ class TextDetector:
         if current:
             spans.append(current)
         if len(spans) == len(phrases):
-            return list(zip(phrases, spans))
+            return list(zip(phrases, spans, strict=True))
         # the tokenizer split a phrase on punctuation: name the spans by their own text
         return [(tok.decode([ids[p] for p in span]).strip(), span) for span in spans]
 
@@ -212,3 +214,19 @@ def require(found, catalog, key: str):
     if found is None:
         raise ModelMissing(missing_message(catalog, key))
     return found
+
+
+def segment_boxes(segmenter, photo: np.ndarray, boxes, chunk: int = 8, progress=None) -> list[np.ndarray]:
+    """SAM masks (photo-sized bool) for many boxes: the segmenter's batched decoder when it has one
+    (one embedding, a few decoder calls), else one box prompt at a time."""
+    if not len(boxes):
+        return []
+    batched = getattr(segmenter, "segment_boxes", None)
+    if batched is not None:
+        return batched(photo, list(boxes), chunk=chunk, progress=progress)
+    out = []
+    for i, box in enumerate(boxes):
+        out.append(segmenter.segment(photo, [], tuple(float(v) for v in box), multimask=False).mask)
+        if progress is not None:
+            progress(i + 1, len(boxes))
+    return out

@@ -42,6 +42,7 @@ def run_guides(request: rq.GuidesRequest, ctx) -> rq.GuidesResult:
 
 
 def handler_for(request):
+    from app.engine.automask import run_automask
     from app.engine.defurnish import run_defurnish
     from app.engine.staging import run_stage
 
@@ -51,6 +52,7 @@ def handler_for(request):
         rq.SegmentRequest: run_segment,
         rq.EmbedRequest: run_embed,
         rq.GuidesRequest: run_guides,
+        rq.AutoMaskRequest: run_automask,
     }
     try:
         return table[type(request)]

@@ -68,6 +68,17 @@ class ModelManager:
             name = "tiny" if spec == "tiny" else catalog.pick_set(self.device(request.device).vram_gb)
         return catalog.resolve_set(name)
 
+    def lora_file(self, request) -> str | None:
+        """The request's LoRA (a catalog name or a file) as an existing .safetensors path."""
+        if not getattr(request, "lora", None):
+            return None
+        path = Path(self.catalog(request.models).lora_path(request.lora)).expanduser()
+        if not path.is_file():
+            raise UserError(f"{request.lora}: LoRA not found (give a .safetensors file or an imported LoRA's name)")
+        if path.suffix.lower() != ".safetensors":
+            raise UserError(f"{path.name}: only .safetensors LoRAs are loaded")
+        return str(path)
+
     # ---- loaded models -------------------------------------------------------
 
     def pipelines(self, device: DeviceInfo):
@@ -82,17 +93,17 @@ class ModelManager:
         return cache
 
     def segmenter(self, models: ModelSet, device: DeviceInfo):
-        from app.engine.sam_model import load_sam
+        from app.engine.sam_model import load_segmenter_backend
         from app.engine.segmenter import Segmenter
 
         key = (models.sam, device.device)
         if key not in self._segmenters:
-            sam = load_sam(models.sam, models.sam_type)
+            # the backend follows the catalog's sam_type: SAM 1 .pth (vit_b ...) or a SAM 2 folder ("sam2");
+            # the model id (cache key) names the backend's weights, so the two never share embeddings
+            backend, model_id = load_segmenter_backend(models.sam, models.sam_type, device.device)
             self.other_loads += 1
-            stat = models.sam.stat()
-            model_id = f"{models.sam.name}:{stat.st_size}:{int(stat.st_mtime)}"
             # SAM runs in fp32: its decoder is tiny and fp16 costs mask quality
-            self._segmenters[key] = Segmenter(sam, device.device, model_id, cache_dir() / "sam")
+            self._segmenters[key] = Segmenter(backend, device.device, model_id, cache_dir() / "sam")
         return self._segmenters[key]
 
     def depth(self, models: ModelSet, device: DeviceInfo):

@@ -94,6 +94,9 @@ class DefurnishRequest(GenerationRequest):
     """Remove what the mask covers and leave an empty room."""
 
     margin_px: int | None = None  # ring added around objects; None scales ~20 px at 1024
+    # Below 1.0 the pre-filled hole seeds the sampler, so the model starts from an empty room
+    # rather than from noise where furniture stood.
+    strength: float = 0.95
     prefill: str = "telea"  # classical fill of the hole before diffusion: "telea", "ns", "none"
     depth_scale: float = 0.3
     canny_scale: float = 0.6
@@ -217,7 +220,7 @@ class MaskObject:
         return int(self.crop.sum())
 
     @classmethod
-    def from_crop(cls, label, score, box, crop, shape, **kw) -> "MaskObject | None":
+    def from_crop(cls, label, score, box, crop, shape, **kw) -> MaskObject | None:
         """Tightens the box to the crop's pixels; None when the crop is empty."""
         ys, xs = np.nonzero(crop)
         if len(xs) == 0:
@@ -229,7 +232,7 @@ class MaskObject:
                    (int(shape[0]), int(shape[1])), **kw)
 
     @classmethod
-    def from_mask(cls, label, score, mask, **kw) -> "MaskObject | None":
+    def from_mask(cls, label, score, mask, **kw) -> MaskObject | None:
         m = np.asarray(mask, bool)
         return cls.from_crop(label, score, (0, 0), m, m.shape[:2], **kw)
 

@@ -4,6 +4,10 @@ segment-anything's `build_sam` unpickles with plain `torch.load`; we build the
 same modules here and load the state dict with `weights_only=True`, so a .pth
 can never run code. Encoder sizes come from the model type, or for a
 non-standard model from a JSON file beside the weights.
+
+`load_segmenter_backend` picks the backend by the catalog's `sam_type`: a SAM 1
+checkpoint (vit_b / vit_l / vit_h / config) or a transformers SAM 2 folder
+("sam2", see sam2_backend.py).
 """
 
 from __future__ import annotations
@@ -61,6 +65,9 @@ def load_sam(path: Path, sam_type: str = "vit_b"):
     import torch
 
     path = Path(path)
+    if sam_type == "sam2" or path.is_dir():
+        raise UserError(f"{path.name}: a SAM 2 model folder, not a SAM checkpoint (its catalog entry needs "
+                        f'sam_type = "sam2")')
     if sam_type == "config" or path.with_suffix(".json").is_file():
         config: dict | str = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
     elif sam_type in SAM_TYPES:
@@ -74,3 +81,18 @@ def load_sam(path: Path, sam_type: str = "vit_b"):
     except Exception as exc:  # corrupt, truncated, or not a SAM checkpoint
         raise UserError(f"{path}: not a loadable SAM checkpoint ({exc.__class__.__name__}: {exc})") from None
     return sam
+
+
+def load_segmenter_backend(path: Path, sam_type: str, device: str) -> tuple[object, str]:
+    """(backend for Segmenter, model id for its embedding cache). The ids of the two backends differ."""
+    path = Path(path)
+    if sam_type == "sam2":
+        from app.engine.sam2_backend import Sam2Backend, load_sam2, sam2_model_id
+
+        model, processor = load_sam2(path)
+        return Sam2Backend(model, processor, device), sam2_model_id(path)
+    from app.engine.segmenter import SamBackend
+
+    sam = load_sam(path, sam_type)
+    stat = path.stat()
+    return SamBackend(sam, device), f"{path.name}:{stat.st_size}:{int(stat.st_mtime)}"

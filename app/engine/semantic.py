@@ -34,11 +34,12 @@ class SemanticSegmenter:
         else:
             from transformers import AutoModelForSemanticSegmentation as Model
         if self.kind == "oneformer":
-            from transformers import AutoProcessor as Processor  # image processor + task tokenizer
+            self.processor = _oneformer_processor(Path(path), config)
         else:
-            from transformers import AutoImageProcessor as Processor
-        self.processor = Processor.from_pretrained(path, local_files_only=True)
-        self.model = Model.from_pretrained(path, local_files_only=True, torch_dtype=torch.float32).to(device).eval()
+            from transformers import AutoImageProcessor
+
+            self.processor = AutoImageProcessor.from_pretrained(path, local_files_only=True)
+        self.model = Model.from_pretrained(path, local_files_only=True, dtype=torch.float32).to(device).eval()
         self.id2label = {int(k): str(v) for k, v in self.model.config.id2label.items()}
         self.device = device
         self._torch = torch
@@ -79,6 +80,25 @@ class SemanticSegmenter:
         if key is not None:
             self._last = (key, seg)
         return seg
+
+
+def _oneformer_processor(path: Path, config):
+    """OneFormer's processor, offline: its image processor config names class metadata on the hub
+    (only post-processing needs it, and we do our own), and its task prompt ("the task is
+    semantic") needs the CLIP tokenizer files that ship with the model (vocab.json, merges.txt)."""
+    from transformers import CLIPTokenizer, OneFormerImageProcessor, OneFormerProcessor
+
+    from app.errors import ModelMissing
+
+    image_processor = OneFormerImageProcessor.from_pretrained(path, local_files_only=True, class_info_file=None)
+    if not ((path / "vocab.json").is_file() and (path / "merges.txt").is_file()) and not (
+            path / "tokenizer.json").is_file():
+        raise ModelMissing(f"{path}: OneFormer needs its tokenizer files (vocab.json and merges.txt from the "
+                           f"model's repository) for the task prompt; download the model again")
+    tokenizer = CLIPTokenizer.from_pretrained(path, local_files_only=True)
+    return OneFormerProcessor(image_processor=image_processor, tokenizer=tokenizer,
+                              max_seq_length=int(getattr(config, "text_encoder_context_length", 77)),
+                              task_seq_length=int(getattr(config, "task_seq_len", 77)))
 
 
 def _universal_probs(out, pixel_mask):

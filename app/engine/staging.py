@@ -36,5 +36,5 @@ def run_stage(request: StageRequest, ctx) -> GenerationResult:
     elif not mask.any():
         raise UserError("the mask is empty: select the area to furnish")
     job = InpaintJob(prompt=prompt, negative=negative, mask=mask, inpaint_scale=request.inpaint_scale,
-                     lora=request.lora, lora_scale=request.lora_scale)
+                     lora=ctx.models.lora_file(request), lora_scale=request.lora_scale)
     return run_inpaint(request, job, ctx)

@@ -144,7 +144,7 @@ def test_app_catalog_is_complete_and_honest():
     assert {"standard", "high"} <= set(catalog.sets)
     for name, e in catalog.entries.items():
         assert e.role in ("inpaint", "controlnet-depth", "controlnet-canny", "controlnet-inpaint", "controlnet-union",
-                          "sam", "depth", "detector", "segmenter", "lora", "config"), name
+                          "sam", "depth", "detector", "segmenter", "erase", "lora", "config"), name
         assert e.license and e.commercial_use is not None, name
         assert e.size_bytes, name
         assert e.source in ("hub", "url"), name
@@ -160,7 +160,7 @@ def test_app_catalog_is_complete_and_honest():
     assert not any("flux" in n.lower() for n in catalog.entries)
     assert catalog.recommend_set(6.0) == "standard" and catalog.recommend_set(7.8) == "standard"
     assert catalog.recommend_set(12.0) == "high" and catalog.recommend_set(24.0) == "high"
-    assert catalog.recommend_set(None) == "standard"
+    assert catalog.recommend_set(None) == "light"  # CPU-only: the light SAM encoder
 
 
 class FakeHub:
