@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.engine.automask import Detection
+from app.engine.automask_objects import Detection
 from app.errors import ModelMissing, UserError
 
 log = logging.getLogger(__name__)
@@ -193,7 +193,7 @@ def furniture_score(detector: TextDetector, photo: np.ndarray, region: np.ndarra
     """The best furniture detection score, over boxes mostly inside `region` when given (0 when none).
 
     A cheap removal-quality signal: after de-furnishing, lower is better."""
-    from app.engine.automask import DEFAULT_FURNITURE_QUERY, FURNITURE, classify_label
+    from app.engine.automask_labels import DEFAULT_FURNITURE_QUERY, FURNITURE, classify_label
 
     dets = detector.detect(photo, list(phrases or DEFAULT_FURNITURE_QUERY), box_threshold=threshold,
                            text_threshold=threshold)

@@ -245,7 +245,7 @@ class MaskObject:
 @dataclass
 class AutoMaskResult:
     target: str
-    objects: list[MaskObject]  # best first; toggle `selected` and re-combine with engine.automask.combine
+    objects: list[MaskObject]  # best first; toggle `selected` and re-combine with engine.automask_objects.combine
     mask: np.ndarray  # bool, photo-sized: the default selection (+ margin ring for furniture)
     margin_px: int = 0  # the ring included in `mask`
     message: str = ""  # set when nothing was found: then `mask` is empty, never the whole photo

@@ -3,7 +3,7 @@
 Mask2Former, MaskFormer and OneFormer (universal segmentation: per-query class
 and mask logits) and plain semantic models (SegFormer, UperNet: per-pixel logits)
 give one label map plus a per-pixel confidence. Class names come from the
-model's own `config.id2label` and are interpreted by `engine.automask` by name.
+model's own `config.id2label` and are interpreted by `engine.automask_labels` by name.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.engine.automask import SegMap
+from app.engine.automask_objects import SegMap
 
 log = logging.getLogger(__name__)
 

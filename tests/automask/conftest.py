@@ -18,7 +18,7 @@ def furnished_room():
 @pytest.fixture
 def seeing_semantic(monkeypatch):
     """Make the installed semantic segmenter return a chosen label map (photo content -> labels)."""
-    from app.engine import automask as am
+    from app.engine import automask_objects as amo
     from app.engine.semantic import SemanticSegmenter
 
     known: dict[bytes, np.ndarray] = {}
@@ -28,7 +28,7 @@ def seeing_semantic(monkeypatch):
         if labels is None:
             labels = np.full(photo.shape[:2], ID["wall"], np.int32)
         small = cv2.resize(labels, (photo.shape[1] // 2, photo.shape[0] // 2), interpolation=cv2.INTER_NEAREST)
-        return am.SegMap(small.astype(np.int32), dict(ID2LABEL), np.full(small.shape, 0.8, np.float32))
+        return amo.SegMap(small.astype(np.int32), dict(ID2LABEL), np.full(small.shape, 0.8, np.float32))
 
     monkeypatch.setattr(SemanticSegmenter, "predict", predict)
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from automask_rooms import ID, draw_room
 
-from app.engine import automask as am
+from app.engine import automask_labels as aml
+from app.engine import automask_objects as amo
 from app.engine import requests as rq
 from app.errors import UserError
 
@@ -55,9 +56,9 @@ def test_furniture_with_the_tiny_models_end_to_end(engine):
     assert result.mask.shape == (180, 240) and result.mask.dtype == bool
     for obj in result.objects:
         assert obj.shape == (180, 240) and obj.mask.shape == (180, 240)
-        assert obj.category != am.STRUCTURE and am.classify_label(obj.label) != am.STRUCTURE
-    assert result.margin_px == am.default_margin((240, 180))
-    expected = am.combine(result.objects, (180, 240), result.margin_px, result.protected)
+        assert obj.category != aml.STRUCTURE and aml.classify_label(obj.label) != aml.STRUCTURE
+    assert result.margin_px == amo.default_margin((240, 180))
+    expected = amo.combine(result.objects, (180, 240), result.margin_px, result.protected)
     assert np.array_equal(result.mask, expected)
     if not result.mask.any():
         assert result.message
@@ -101,7 +102,7 @@ def masks_grow(room, name, px):
 
 def test_detector_path_drops_structure_and_whole_room_boxes(engine, monkeypatch):
     from app.engine import detector
-    from app.engine.automask import Detection
+    from app.engine.automask_objects import Detection
 
     room = draw_room(240, 180, seed=3)
 
@@ -140,7 +141,7 @@ def test_floor_and_structure_targets(engine, seeing_semantic, furnished_room):
     structure = automask(engine, room.photo, target="structure")
     names = {o.label for o in structure.objects}
     assert {"wall", "floor", "ceiling", "windowpane", "door", "radiator", "light"} <= names
-    assert all(o.category == am.STRUCTURE for o in structure.objects)
+    assert all(o.category == aml.STRUCTURE for o in structure.objects)
     assert structure.mask[room.mask("sofa")].mean() < 0.05, "only its edge pixels (the label map is half size)"
 
 

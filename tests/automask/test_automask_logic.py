@@ -6,6 +6,9 @@ import numpy as np
 from automask_rooms import ID, ID2LABEL, draw_room
 
 from app.engine import automask as am
+from app.engine import automask_floor as amf
+from app.engine import automask_labels as aml
+from app.engine import automask_objects as amo
 from app.engine.requests import MaskObject
 from app.imaging import masks
 
@@ -30,32 +33,32 @@ MUST_BE_FURNITURE = ["bed ", "cabinet", "table", "plant", "chair", "painting", "
 
 def test_labels_are_classified_by_name():
     for name in MUST_BE_STRUCTURE:
-        assert am.classify_label(name) == am.STRUCTURE, name
+        assert aml.classify_label(name) == aml.STRUCTURE, name
     for name in MUST_BE_FURNITURE:
-        assert am.classify_label(name) == am.FURNITURE, name
-    assert am.classify_label("person") == am.OTHER
-    assert am.classify_label("") == am.OTHER
+        assert aml.classify_label(name) == aml.FURNITURE, name
+    assert aml.classify_label("person") == aml.OTHER
+    assert aml.classify_label("") == aml.OTHER
     # synonyms and formatting of other models' label maps
-    assert am.classify_label("windowpane;window") == am.STRUCTURE
-    assert am.classify_label("plant;flora;plant;life") == am.FURNITURE  # not "flora" (outdoors)
-    assert am.classify_label("Swivel_Chair") == am.FURNITURE
-    assert am.classify_label("wall clock") == am.FURNITURE  # head noun
-    assert am.classify_label("ceiling light") == am.STRUCTURE
-    assert am.display_label("bed ") == "bed" and am.display_label("sofa;couch;lounge") == "sofa"
+    assert aml.classify_label("windowpane;window") == aml.STRUCTURE
+    assert aml.classify_label("plant;flora;plant;life") == aml.FURNITURE  # not "flora" (outdoors)
+    assert aml.classify_label("Swivel_Chair") == aml.FURNITURE
+    assert aml.classify_label("wall clock") == aml.FURNITURE  # head noun
+    assert aml.classify_label("ceiling light") == aml.STRUCTURE
+    assert aml.display_label("bed ") == "bed" and aml.display_label("sofa;couch;lounge") == "sofa"
 
 
 def test_class_ids_come_from_the_models_own_id2label_whatever_the_indices():
     names = {i: n for i, n in enumerate(ADE_NAMES)}
-    ids = am.resolve_label_ids(names)
+    ids = aml.resolve_label_ids(names)
     by_name = {n: i for i, n in names.items()}
-    assert all(by_name[n] in ids[am.STRUCTURE] for n in MUST_BE_STRUCTURE if n in by_name)
-    assert all(by_name[n] in ids[am.FURNITURE] for n in MUST_BE_FURNITURE if n in by_name)
+    assert all(by_name[n] in ids[aml.STRUCTURE] for n in MUST_BE_STRUCTURE if n in by_name)
+    assert all(by_name[n] in ids[aml.FURNITURE] for n in MUST_BE_FURNITURE if n in by_name)
     # the same names, 1-based, shuffled, string keys (as JSON configs have them): the same answer by name
     rng = np.random.default_rng(3)
     perm = rng.permutation(len(ADE_NAMES))
     shuffled = {str(int(p) + 1): ADE_NAMES[k] for k, p in enumerate(perm)}
-    ids2 = am.resolve_label_ids(shuffled)
-    for cat in (am.STRUCTURE, am.FURNITURE, "hard", "floor"):
+    ids2 = aml.resolve_label_ids(shuffled)
+    for cat in (aml.STRUCTURE, aml.FURNITURE, "hard", "floor"):
         assert {ADE_NAMES[k] for k in range(len(ADE_NAMES)) if int(perm[k]) + 1 in ids2[cat]} == \
             {ADE_NAMES[i] for i in ids[cat]}, cat
     assert by_name["wall"] not in ids["hard"] and by_name["windowpane"] in ids["hard"]
@@ -65,11 +68,11 @@ def test_class_ids_come_from_the_models_own_id2label_whatever_the_indices():
 
 def test_objects_from_segmentation_are_the_furniture_and_never_structure():
     room = draw_room(320, 240)
-    seg = am.SegMap(room.labels, dict(ID2LABEL))
-    objects = am.objects_from_segmentation(seg, room.labels.shape)
+    seg = amo.SegMap(room.labels, dict(ID2LABEL))
+    objects = amo.objects_from_segmentation(seg, room.labels.shape)
     labels = sorted(o.label for o in objects)
     assert labels == sorted(["rug", "sofa", "coffee table", "chair", "chair", "lamp", "plant"])
-    assert all(o.category == am.FURNITURE and o.selected for o in objects)
+    assert all(o.category == aml.FURNITURE and o.selected for o in objects)
     structure = room.mask(*[n for n in ("wall", "floor", "ceiling", "window", "door", "radiator", "light")])
     for o in objects:
         assert not (o.mask & structure).any(), o.label
@@ -80,8 +83,8 @@ def test_objects_from_segmentation_are_the_furniture_and_never_structure():
 def test_objects_from_a_smaller_label_map_land_in_photo_pixels():
     room = draw_room(320, 240)
     small = room.labels[::2, ::2]
-    seg = am.SegMap(small, dict(ID2LABEL))
-    objects = am.objects_from_segmentation(seg, (240, 320))
+    seg = amo.SegMap(small, dict(ID2LABEL))
+    objects = amo.objects_from_segmentation(seg, (240, 320))
     sofa = next(o for o in objects if o.label == "sofa")
     truth = room.mask("sofa")
     inter = (sofa.mask & truth).sum()
@@ -90,39 +93,39 @@ def test_objects_from_a_smaller_label_map_land_in_photo_pixels():
 
 def test_wall_to_wall_carpet_is_flooring_and_a_fitted_cabinet_is_not_selected():
     room = draw_room(320, 240, rug="wall-to-wall", kitchen=True)
-    seg = am.SegMap(room.labels, dict(ID2LABEL))
-    objects = am.objects_from_segmentation(seg, room.labels.shape)
+    seg = amo.SegMap(room.labels, dict(ID2LABEL))
+    objects = amo.objects_from_segmentation(seg, room.labels.shape)
     assert "rug" not in [o.label for o in objects]
     cabinet = next(o for o in objects if o.label == "cabinet")
     assert not cabinet.selected and cabinet.note
-    assert am.combine(objects, room.labels.shape, 0)[room.mask("cabinet")].sum() == 0
+    assert amo.combine(objects, room.labels.shape, 0)[room.mask("cabinet")].sum() == 0
 
 
 def test_specks_are_dropped():
     labels = np.full((100, 100), ID["wall"], np.int32)
     labels[10:11, 10:13] = ID["chair"]  # 3 px: a speck
     labels[50:80, 50:80] = ID["chair"]
-    objects = am.objects_from_segmentation(am.SegMap(labels, dict(ID2LABEL)), (100, 100))
+    objects = amo.objects_from_segmentation(amo.SegMap(labels, dict(ID2LABEL)), (100, 100))
     assert len(objects) == 1 and objects[0].box == (50, 50, 80, 80)
 
 
 def test_detections_lose_structure_whole_room_boxes_and_duplicates():
-    dets = [am.Detection("sofa", 0.9, (10, 50, 60, 90)), am.Detection("couch", 0.7, (11, 51, 60, 90)),
-            am.Detection("window", 0.95, (20, 5, 40, 30)), am.Detection("furniture", 0.8, (0, 0, 100, 100)),
-            am.Detection("lamp", 0.4, (80, 20, 90, 80)), am.Detection("chair", 0.5, (-5, 60, 1, 70))]
-    kept = am.filter_detections(dets, (100, 100))
+    dets = [amo.Detection("sofa", 0.9, (10, 50, 60, 90)), amo.Detection("couch", 0.7, (11, 51, 60, 90)),
+            amo.Detection("window", 0.95, (20, 5, 40, 30)), amo.Detection("furniture", 0.8, (0, 0, 100, 100)),
+            amo.Detection("lamp", 0.4, (80, 20, 90, 80)), amo.Detection("chair", 0.5, (-5, 60, 1, 70))]
+    kept = amo.filter_detections(dets, (100, 100))
     assert [d.label for d in kept] == ["sofa", "lamp"]
-    assert [d.label for d in am.filter_detections(dets, (100, 100), keep_structure=True)] == ["window"]
+    assert [d.label for d in amo.filter_detections(dets, (100, 100), keep_structure=True)] == ["window"]
 
 
 def _obj(label, mask, source="detector", **kw):
-    return MaskObject.from_mask(label, kw.pop("score", 0.8), mask, source=source, category=am.classify_label(label),
+    return MaskObject.from_mask(label, kw.pop("score", 0.8), mask, source=source, category=aml.classify_label(label),
                                 **kw)
 
 
 def test_finalize_protects_structure_and_merges_duplicates():
     room = draw_room(320, 240)
-    seg = am.SegMap(room.labels, dict(ID2LABEL))
+    seg = amo.SegMap(room.labels, dict(ID2LABEL))
     shape = room.labels.shape
     sofa = room.mask("sofa")
     grown_sofa = masks.grow(sofa, 3)
@@ -136,12 +139,12 @@ def test_finalize_protects_structure_and_merges_duplicates():
     candidates = [
         _obj("sofa", grown_sofa, score=0.9), _obj("window", window, score=0.99), _obj("cabinet", over_window),
         _obj("plant", plant), _obj("cabinet", wall_panel, score=0.6),
-        *am.objects_from_segmentation(seg, shape),
+        *amo.objects_from_segmentation(seg, shape),
     ]
-    objects = am.finalize_objects(candidates, shape, seg)
+    objects = amo.finalize_objects(candidates, shape, seg)
     labels = [o.label for o in objects]
     assert "window" not in labels
-    hard = am.structure_mask(seg, shape, hard_only=True)
+    hard = amo.structure_mask(seg, shape, hard_only=True)
     for o in objects:
         assert not (o.mask & hard).any(), f"{o.label} eats into hard structure"
     assert labels.count("sofa") == 1
@@ -158,16 +161,16 @@ def test_margin_ring_geometry_and_scaling():
     obj[150:250, 200:300] = True
     objects = [MaskObject.from_mask("sofa", 0.9, obj)]
     for margin in (0, 5, 17):
-        mask = am.combine(objects, shape, margin)
+        mask = amo.combine(objects, shape, margin)
         assert np.array_equal(mask, masks.grow(obj, margin) if margin else obj)
         row = mask[200]
         assert row.sum() == 100 + 2 * margin  # the ring is `margin` px wide on each side
-    assert am.default_margin((1024, 768)) == 20
-    assert am.default_margin((2048, 1536)) == 40
-    assert am.default_margin((4000, 3000)) == 78
-    assert am.default_margin((512, 384)) == 10
-    default = am.combine(objects, shape, None)
-    assert np.array_equal(default, masks.grow(obj, am.default_margin((600, 400))))
+    assert amo.default_margin((1024, 768)) == 20
+    assert amo.default_margin((2048, 1536)) == 40
+    assert amo.default_margin((4000, 3000)) == 78
+    assert amo.default_margin((512, 384)) == 10
+    default = amo.combine(objects, shape, None)
+    assert np.array_equal(default, masks.grow(obj, amo.default_margin((600, 400))))
 
 
 def test_the_ring_never_eats_into_protected_structure_and_toggling_works():
@@ -179,20 +182,20 @@ def test_the_ring_never_eats_into_protected_structure_and_toggling_works():
     window = np.zeros(shape, bool)
     window[60:98, 30:70] = True  # just above object a, within its ring
     objects = [MaskObject.from_mask("sofa", 0.9, a), MaskObject.from_mask("chair", 0.7, b)]
-    mask = am.combine(objects, shape, 10, protected=window)
+    mask = amo.combine(objects, shape, 10, protected=window)
     assert not (mask & window).any()
     assert mask[a].all() and mask[b].all()
-    only_b = am.combine(objects, shape, 10, protected=window, selected=[False, True])
+    only_b = amo.combine(objects, shape, 10, protected=window, selected=[False, True])
     assert not only_b[a].any() and only_b[b].all()
-    none = am.combine(objects, shape, 10, selected=[False, False])
+    none = amo.combine(objects, shape, 10, selected=[False, False])
     assert not none.any(), "nothing selected is an empty mask, never the whole photo"
 
 
 def test_floor_and_staging_area_from_segmentation():
     room = draw_room(320, 240)
-    seg = am.SegMap(room.labels, dict(ID2LABEL))
+    seg = amo.SegMap(room.labels, dict(ID2LABEL))
     shape = room.labels.shape
-    floor, area = am.staging_area_from(shape, seg, band=0.35)
+    floor, area = amf.staging_area_from(shape, seg, band=0.35)
     assert floor[room.mask("floor", "rug")].all(), "the visible floor and what lies on it"
     assert not floor[room.parts["ceiling"]].any()
     assert area[floor].all() and area.sum() > floor.sum(), "a band above the floor"
@@ -201,10 +204,10 @@ def test_floor_and_staging_area_from_segmentation():
     for name in ("ceiling", "window", "door", "radiator", "light"):
         assert not area[room.mask(name)].any(), f"the staging area covers the {name}"
     assert not area[: int(0.15 * 240)].any()
-    floor0, area0 = am.staging_area_from(shape, seg, band=0.0)
+    floor0, area0 = amf.staging_area_from(shape, seg, band=0.0)
     assert np.array_equal(floor0, area0)
-    empty_seg = am.SegMap(np.full(shape, ID["wall"], np.int32), dict(ID2LABEL))
-    f, a = am.staging_area_from(shape, empty_seg)
+    empty_seg = amo.SegMap(np.full(shape, ID["wall"], np.int32), dict(ID2LABEL))
+    f, a = amf.staging_area_from(shape, empty_seg)
     assert not f.any() and not a.any(), "no floor: nothing, never a guess"
 
 
@@ -221,6 +224,6 @@ def test_depth_staging_fallback_is_not_taken_for_a_floor():
 
 
 def test_nothing_found_message_says_so():
-    text = am.nothing_found_message("furniture", ["grounding-dino-tiny"])
+    text = amo.nothing_found_message("furniture", ["grounding-dino-tiny"])
     assert "No furniture" in text and "Nothing is selected" in text
-    assert "No floor" in am.nothing_found_message("floor", [])
+    assert "No floor" in amo.nothing_found_message("floor", [])

@@ -10,7 +10,8 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt  # noqa: E402
 
-from app.engine import automask as am  # noqa: E402
+from app.engine import automask_labels as aml  # noqa: E402
+from app.engine import automask_objects as amo  # noqa: E402
 from app.engine import requests as rq  # noqa: E402
 from app.engine.requests import MaskObject  # noqa: E402
 from app.imaging import masks  # noqa: E402
@@ -29,8 +30,8 @@ def furniture_result():
     window = np.zeros(SHAPE, bool)
     window[60:146, 60:160] = True
     objects = [MaskObject.from_mask("sofa", 0.91, a, source="both"), MaskObject.from_mask("chair", 0.62, b),
-               MaskObject.from_mask("box", 0.4, c, category=am.OTHER, selected=False)]
-    return rq.AutoMaskResult("furniture", objects, am.combine(objects, SHAPE, 0, window), 0, "", window)
+               MaskObject.from_mask("box", 0.4, c, category=aml.OTHER, selected=False)]
+    return rq.AutoMaskResult("furniture", objects, amo.combine(objects, SHAPE, 0, window), 0, "", window)
 
 
 @pytest.fixture
@@ -87,7 +88,7 @@ def test_nothing_found_is_said(panel, qtbot):
     seen, said = [], []
     panel.mask_changed.connect(seen.append)
     panel.message.connect(said.append)
-    text = am.nothing_found_message("furniture", ["grounding-dino-tiny"])
+    text = amo.nothing_found_message("furniture", ["grounding-dino-tiny"])
     panel.set_result(rq.AutoMaskResult("furniture", [], np.zeros(SHAPE, bool), 20, text))
     assert panel.objects.count() == 0 and seen == [None]
     assert "No furniture was found" in panel.status.text() and said == [text]

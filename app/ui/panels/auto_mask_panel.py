@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.engine import automask
+from app.engine import automask_objects
 from app.engine import requests as rq
 from app.imaging import masks
 
@@ -65,7 +65,7 @@ class AutoMaskPanel(QWidget):
         margin_row.addWidget(QLabel("Margin"))
         self.margin = QSlider(Qt.Orientation.Horizontal)
         self.margin.setRange(0, MAX_MARGIN_AT_1024)
-        self.margin.setValue(automask.MARGIN_AT_1024)
+        self.margin.setValue(automask_objects.MARGIN_AT_1024)
         self.margin.setToolTip("A ring around removed objects, so their shadows and contact marks go too "
                                "(pixels at a 1024 px long side, scaled to the photo)")
         margin_row.addWidget(self.margin, 1)
@@ -233,7 +233,7 @@ class AutoMaskPanel(QWidget):
         flags = self.selected()
         shape = result.objects[0].shape
         if result.target == "furniture":
-            mask = automask.combine(result.objects, shape, self.margin_px(), result.protected, flags)
+            mask = automask_objects.combine(result.objects, shape, self.margin_px(), result.protected, flags)
         else:
             mask = np.zeros(shape, bool)
             for obj, on in zip(result.objects, flags, strict=True):
