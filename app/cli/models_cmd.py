@@ -107,8 +107,9 @@ def detect_vram() -> tuple[float | None, str]:
 class _Printer:
     """DownloadProgress -> one updating line on a terminal, a line per 10 % otherwise."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream, self.tty = stream, stream.isatty()
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr  # looked up now, not at import: tests swap stderr
+        self.tty = self.stream.isatty()
         self._last: tuple[str, int] | None = None
 
     def __call__(self, p) -> None:

@@ -11,6 +11,19 @@ log = logging.getLogger(__name__)
 
 # Memory tiers, lowest first. Each step down trades speed for memory.
 TIERS = ("sequential", "offload", "low", "full")
+# The names users pick in settings -> tiers.
+MEMORY_MODES = {"lowest": "sequential", "low": "offload", "balanced": "low", "high": "full"}
+
+
+def tier_for_mode(mode: str | None) -> str | None:
+    """A user memory mode (or a tier name) -> tier; None or "auto" -> None (decide from VRAM)."""
+    if mode in (None, "", "auto"):
+        return None
+    if mode in MEMORY_MODES:
+        return MEMORY_MODES[mode]
+    if mode in TIERS:
+        return mode
+    raise UserError(f"unknown memory mode '{mode}' (choose auto, {', '.join(MEMORY_MODES)})")
 
 
 @dataclass(frozen=True)
@@ -62,19 +75,20 @@ def pick_device(requested: str | None = None, memory_mode: str | None = None) ->
     """Best available device, or the requested one with a clear message when it is not usable."""
     import torch
 
+    forced = tier_for_mode(memory_mode)
     want = (requested or "auto").lower()
     if want not in ("auto", "cuda", "mps", "cpu"):
         raise UserError(f"unknown device '{requested}' (choose cuda, mps or cpu)")
     if want in ("auto", "cuda") and torch.cuda.is_available():
         props = torch.cuda.get_device_properties(0)
         vram = props.total_memory / 2**30
-        tier = memory_mode if memory_mode in TIERS else tier_for_vram(vram)
+        tier = forced or tier_for_vram(vram)
         return DeviceInfo("cuda", "float16", props.name, round(vram, 1), tier)
     if want == "cuda":
         raise UserError(explain_no_cuda())
     mps = getattr(torch.backends, "mps", None)
     if want in ("auto", "mps") and mps is not None and mps.is_available():
-        return DeviceInfo("mps", "float16", "Apple GPU", None, memory_mode if memory_mode in TIERS else "low")
+        return DeviceInfo("mps", "float16", "Apple GPU", None, forced or "low")
     if want == "mps":
         raise UserError("no Apple GPU (MPS) is available on this machine; use --device cpu")
     return DeviceInfo("cpu", _cpu_dtype(), "CPU", None, "full")

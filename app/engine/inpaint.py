@@ -66,6 +66,7 @@ def run_inpaint(request: GenerationRequest, job: InpaintJob, ctx) -> GenerationR
     feather_px = request.feather_px if request.feather_px is not None else masks.scale_px(10, (w, h))
     edit = masks.grow(job.mask, grow_px) if grow_px > 0 else job.mask.copy()
     plan = compose.plan_crop(edit, (w, h), native=models.native, multiple=models.multiple)
+    ctx.box = plan.box
     crop = compose.extract(photo, plan)
     crop_mask = compose.extract_mask(edit, plan)
     if job.prefill_fn is not None and crop_mask.any():
@@ -273,7 +274,7 @@ def decode_latents(pipe, latents) -> np.ndarray:
 
     vae = pipe.vae
     with torch.inference_mode():
-        for attempt in range(2):
+        for _ in range(2):
             z = latents.to(vae.device, vae.dtype) / vae.config.scaling_factor
             image = vae.decode(z, return_dict=False)[0]
             if torch.isfinite(image).all() or vae.dtype == torch.float32:

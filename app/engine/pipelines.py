@@ -71,10 +71,10 @@ class PipelineCache:
     def _load(self, models: ModelSet):
         from diffusers import (
             DPMSolverMultistepScheduler,
+            MultiControlNetModel,
             StableDiffusionControlNetInpaintPipeline,
             StableDiffusionXLControlNetInpaintPipeline,
         )
-        from diffusers import MultiControlNetModel
         from diffusers.utils import logging as diffusers_logging
 
         diffusers_logging.disable_progress_bar()  # progress reaches the user as engine events instead

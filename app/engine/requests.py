@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -154,7 +154,7 @@ class AutoMaskRequest(Request):
     kind = "automask"
 
 
-AnyRequest = Union[StageRequest, DefurnishRequest, SegmentRequest, EmbedRequest, GuidesRequest, AutoMaskRequest]
+AnyRequest = StageRequest | DefurnishRequest | SegmentRequest | EmbedRequest | GuidesRequest | AutoMaskRequest
 
 
 # ---- results ---------------------------------------------------------------------
@@ -277,6 +277,7 @@ class Progress(Event):
     total: int
     message: str = ""
     preview: np.ndarray | None = field(default=None, repr=False)  # small RGB uint8 of the crop
+    box: tuple[int, int, int, int] | None = None  # where the preview sits in the photo (x0, y0, x1, y1)
 
 
 @dataclass

@@ -13,12 +13,13 @@ import queue
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from app.errors import JobCancelled, UserError
 from app.engine import requests as rq
+from app.errors import JobCancelled, UserError
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,10 @@ _PRIORITY = {"segment": 0, "embed": 1, "guides": 1, "automask": 1, "stage": 5, "
 class JobContext:
     """What a running job may use: progress reporting, cancel checks, shared models."""
 
-    def __init__(self, job: "Job", engine: "Engine"):
+    def __init__(self, job: Job, engine: Engine):
         self.job = job
         self.engine = engine
+        self.box: tuple[int, int, int, int] | None = None  # the photo region previews show
 
     @property
     def models(self):
@@ -41,7 +43,7 @@ class JobContext:
 
     def progress(self, step: int, total: int, message: str = "", preview=None) -> None:
         self.check_cancel()
-        self.job.emit(rq.Progress(self.job.id, step, total, message, preview))
+        self.job.emit(rq.Progress(self.job.id, step, total, message, preview, self.box))
 
     def check_cancel(self) -> None:
         if self.job.cancel_event.is_set():
@@ -70,10 +72,12 @@ class Job:
 class Engine:
     """Owns the model manager and the worker thread. Thread-safe `submit`/`cancel`."""
 
-    def __init__(self, models: str | None = None, device: str | None = None):
+    def __init__(self, models: str | None = None, device: str | None = None, memory_mode: str | None = None,
+                 preload: bool = False):
         from app.engine.manager import ModelManager
 
-        self.models = ModelManager(models=models, device=device)
+        self.models = ModelManager(models=models, device=device, memory_mode=memory_mode)
+        self._preload = preload
         self._queue: queue.PriorityQueue = queue.PriorityQueue()
         self._ids = itertools.count(1)
         self._jobs: dict[int, Job] = {}
@@ -115,6 +119,8 @@ class Engine:
     # ---- worker thread -------------------------------------------------------
 
     def _loop(self) -> None:
+        if self._preload:
+            _import_heavy_modules()
         while True:
             _, _, job = self._queue.get()
             if job is None:
@@ -151,3 +157,20 @@ class Engine:
                 timings.setdefault("total_s", time.perf_counter() - started)
             job.emit(rq.Finished(job.id, result))
             job.future.set_result(result)
+
+
+def _import_heavy_modules() -> None:
+    """Import torch, diffusers and transformers here, before any job and on this thread.
+
+    A first job would otherwise import them mid-session, holding the interpreter
+    for up to a second while the window waits (and lazy imports from two threads
+    at once are not safe in transformers).
+    """
+    try:
+        import diffusers  # noqa: F401
+        from diffusers import StableDiffusionControlNetInpaintPipeline  # noqa: F401
+        from transformers import AutoImageProcessor, AutoModelForDepthEstimation  # noqa: F401
+        from transformers import CLIPTextModel, CLIPTokenizer  # noqa: F401
+    except Exception:  # a broken install surfaces as a clear error in the first job instead
+        log.exception("preloading the model libraries failed")
+

@@ -30,6 +30,7 @@ class Actions(QObject):
         self.save_project = a("&Save Project", SK.Save, "save", "Save the photo, mask, history and results")
         self.save_project_as = a("Save Project &As…", SK.SaveAs)
         self.export = a("&Export…", "Ctrl+E", "export", "Export the shown image with the disclosure label")
+        self.models = a("&Models…", None, None, "Download, import or remove models")
         self.settings = a("Se&ttings…", SK.Preferences)
         self.settings.setMenuRole(QAction.MenuRole.PreferencesRole)
         if not self.settings.shortcut():
@@ -37,7 +38,6 @@ class Actions(QObject):
         self.quit = a("&Quit", SK.Quit)
         # Edit
         self.history = a("&History", "Ctrl+Shift+H", "history", "Show every change; click one to go back to it")
-        self.history.setCheckable(True)
         # Tools (exclusive)
         self.tools = QActionGroup(self)
         self.tool_click = a("Click to Select", "S", "tool-click",

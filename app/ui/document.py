@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,65 @@ from PySide6.QtGui import QUndoStack
 from app.imaging import masks as mask_ops
 from app.imaging.io import Photo
 from app.ui.canvas.brush import Stroke
-from app.ui.undo_commands import ApplyResult, MaskEdit, changed_rect
+from app.ui.undo_commands import ApplyResult, MaskEdit, Patch, changed_rect
 
 Rect = tuple[int, int, int, int]
 THRESHOLD = 128
+
+
+@dataclass
+class MaskChange:
+    """A computed mask edit, ready to apply: the changed rectangle, before and after."""
+
+    rect: Rect
+    before: Patch
+    after: Patch
+    after_pixels: np.ndarray = field(repr=False)
+    text: str
+    version: int  # the mask_version it was computed against
+
+
+def as_coverage(mask: np.ndarray) -> np.ndarray:
+    mask = np.asarray(mask)
+    return np.where(mask, np.uint8(255), np.uint8(0)) if mask.dtype == bool else mask.astype(np.uint8, copy=False)
+
+
+def diff_masks(old: np.ndarray, new: np.ndarray, text: str, version: int,
+               origin: tuple[int, int] = (0, 0)) -> MaskChange | None:
+    """The change from `old` to `new` (same shape; placed at `origin` in the mask), or None."""
+    new = as_coverage(new)
+    rect = changed_rect(old, new, origin)
+    if rect is None:
+        return None
+    ox, oy = origin
+    x0, y0, x1, y1 = rect
+    window = (slice(y0 - oy, y1 - oy), slice(x0 - ox, x1 - ox))
+    after = np.ascontiguousarray(new[window])
+    return MaskChange(rect, Patch(old[window]), Patch(after), after, text, version)
+
+
+def _feather(m: np.ndarray, px: int) -> np.ndarray:
+    """Soften the edge outward by px: the mask grows by px and fades over it."""
+    alpha = mask_ops.feather(mask_ops.grow(m >= THRESHOLD, px), px)
+    return np.maximum(np.round(alpha * 255.0).astype(np.uint8), m)
+
+
+MASK_OPS: dict[str, tuple[Callable[..., np.ndarray], str]] = {
+    "grow": (lambda m, px: mask_ops.grow(m >= THRESHOLD, px), "Grow {px} px"),
+    "shrink": (lambda m, px: mask_ops.shrink(m >= THRESHOLD, px), "Shrink {px} px"),
+    "feather": (_feather, "Feather {px} px"),
+    "fill_holes": (lambda m: mask_ops.fill_holes(m >= THRESHOLD), "Fill holes"),
+    "invert": (lambda m: 255 - m, "Invert mask"),
+    "clear": (lambda m: np.zeros_like(m), "Clear mask"),
+}
+
+
+def mask_op(name: str, px: int | None = None) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
+    """(op, undo text) for a named mask action."""
+    fn, text = MASK_OPS[name]
+    if px is None:
+        return fn, text
+    return (lambda m: fn(m, int(px))), text.format(px=int(px))
 
 
 @dataclass(eq=False)
@@ -51,6 +107,7 @@ class Document(QObject):
     results_changed = Signal()
     params_changed = Signal()
     changed = Signal()  # anything worth autosaving
+    stroking = Signal(bool)  # a brush stroke began / ended (undo waits for its end)
 
     def __init__(self, photo: Photo, parent: QObject | None = None):
         super().__init__(parent)
@@ -59,6 +116,7 @@ class Document(QObject):
         self.original.flags.writeable = False
         h, w = self.original.shape[:2]
         self.mask = np.zeros((h, w), np.uint8)
+        self.mask_version = 0  # bumped by every mask write: stale background computations are refused
         self.base_id = "original"
         self.points: list[tuple[float, float, bool]] = []
         self.box: tuple[float, float, float, float] | None = None
@@ -69,9 +127,12 @@ class Document(QObject):
         self._groups = itertools.count(1)
         self.params: dict[str, dict] = {}
         self.stack = QUndoStack(self)
-        self.stack.indexChanged.connect(lambda _i: self.changed.emit())
+        self.stack.indexChanged.connect(self._stack_moved)
         self._stroke: Stroke | None = None
         self.project_path: Path | None = None
+
+    def _stack_moved(self, _index: int) -> None:
+        self.changed.emit()
 
     # ---- basics --------------------------------------------------------------
 
@@ -114,29 +175,41 @@ class Document(QObject):
     def _write_mask(self, rect: Rect, patch: np.ndarray) -> None:
         x0, y0, x1, y1 = rect
         self.mask[y0:y1, x0:x1] = patch
+        self.mask_version += 1
         self.mask_changed.emit(rect)
 
     def set_mask(self, new_mask: np.ndarray, text: str) -> bool:
         """Replace the mask with `new_mask` (bool or uint8) as one undo entry; False if nothing changed."""
         new = np.asarray(new_mask)
-        new = np.where(new, np.uint8(255), np.uint8(0)) if new.dtype == bool else new.astype(np.uint8, copy=False)
         if new.shape != self.mask.shape:
             raise ValueError(f"mask shape {new.shape} does not match the photo {self.mask.shape}")
-        rect = changed_rect(self.mask, new)
-        if rect is None:
+        return self.apply_change(diff_masks(self.mask, new, text, self.mask_version))
+
+    def prepare(self, op: Callable[[np.ndarray], np.ndarray], text: str) -> Callable[[], MaskChange | None]:
+        """A function, safe to run on any thread, computing the change `op` (uint8 mask -> new mask)
+        makes. Apply its result with `apply_change` on the GUI thread; a change computed against a
+        mask that was edited meanwhile is refused there."""
+        mask, version = self.mask, self.mask_version
+        return lambda: diff_masks(mask, op(mask), text, version)
+
+    def apply_change(self, change: MaskChange | None) -> bool:
+        if change is None or change.version != self.mask_version:
             return False
-        x0, y0, x1, y1 = rect
-        before = self.mask[y0:y1, x0:x1].copy()
-        after = new[y0:y1, x0:x1].copy()
-        self.mask[y0:y1, x0:x1] = after
-        self.stack.push(MaskEdit(self, rect, before, after, text, applied=True))
-        self.mask_changed.emit(rect)
+        x0, y0, x1, y1 = change.rect
+        self.mask[y0:y1, x0:x1] = change.after_pixels
+        self.mask_version += 1
+        self.stack.push(MaskEdit(self, change.rect, change.before, change.after, change.text, applied=True))
+        self.mask_changed.emit(change.rect)
         return True
+
+    def run_op(self, op: Callable[[np.ndarray], np.ndarray], text: str) -> bool:
+        return self.apply_change(self.prepare(op, text)())
 
     # ---- brush strokes -------------------------------------------------------
 
     def begin_stroke(self, x: float, y: float, radius: float, hardness: float, erase: bool) -> None:
         self._stroke = Stroke(self.mask, radius, hardness, erase)
+        self.stroking.emit(True)
         self.stroke_to(x, y)
 
     def stroke_to(self, x: float, y: float) -> None:
@@ -144,11 +217,15 @@ class Document(QObject):
             return
         rect = self._stroke.to(x, y)
         if rect is not None:
+            self.mask_version += 1
             self.mask_changed.emit(rect)
 
     def end_stroke(self) -> None:
         stroke, self._stroke = self._stroke, None
-        if stroke is None or stroke.bbox is None:
+        if stroke is None:
+            return
+        self.stroking.emit(False)
+        if stroke.bbox is None:
             return
         before = stroke.before_patch()
         x0, y0, x1, y1 = stroke.bbox
@@ -161,31 +238,25 @@ class Document(QObject):
         text = "Erase" if stroke.erase else "Brush stroke"
         self.stack.push(MaskEdit(self, rect, before, after, text, applied=True))
 
-    # ---- mask actions ---------------------------------------------------------
+    # ---- mask actions (each: uint8 mask -> new mask; see MASK_OPS) ----------------
 
     def grow(self, px: int) -> bool:
-        return self.set_mask(mask_ops.grow(self.mask_bool(), px), f"Grow {px} px")
+        return self.run_op(*mask_op("grow", px))
 
     def shrink(self, px: int) -> bool:
-        return self.set_mask(mask_ops.shrink(self.mask_bool(), px), f"Shrink {px} px")
+        return self.run_op(*mask_op("shrink", px))
 
     def feather(self, px: int) -> bool:
-        """Soften the edge outward by px: the mask grows by px and fades over it."""
-        alpha = mask_ops.feather(mask_ops.grow(self.mask_bool(), px), px)
-        soft = np.round(alpha * 255.0).astype(np.uint8)
-        return self.set_mask(np.maximum(soft, self.mask), f"Feather {px} px")
+        return self.run_op(*mask_op("feather", px))
 
     def fill_holes(self) -> bool:
-        return self.set_mask(mask_ops.fill_holes(self.mask_bool()), "Fill holes")
-
-    def remove_specks(self, min_area: int) -> bool:
-        return self.set_mask(mask_ops.remove_specks(self.mask_bool(), min_area), "Remove specks")
+        return self.run_op(*mask_op("fill_holes"))
 
     def invert(self) -> bool:
-        return self.set_mask(255 - self.mask, "Invert mask")
+        return self.run_op(*mask_op("invert"))
 
     def clear(self) -> bool:
-        return self.set_mask(np.zeros_like(self.mask), "Clear mask")
+        return self.run_op(*mask_op("clear"))
 
     # ---- click-to-select -----------------------------------------------------
 
@@ -217,14 +288,15 @@ class Document(QObject):
     def commit_object(self, subtract: bool = False) -> bool:
         """Add (or subtract) the clicked object to the mask as one undo entry, then start a new object."""
         cand = self.candidate
-        if cand is None or not cand.any():
+        box = mask_ops.bounding_box(cand) if cand is not None else None
+        if box is None:
             return False
-        new = self.mask.copy()
-        if subtract:
-            new[cand] = 0
-        else:
-            new[cand] = 255
-        done = self.set_mask(new, "Subtract object" if subtract else "Add object")
+        x0, y0, x1, y1 = box
+        old = self.mask[y0:y1, x0:x1]
+        new = old.copy()
+        new[cand[y0:y1, x0:x1]] = 0 if subtract else 255
+        change = diff_masks(old, new, "Subtract object" if subtract else "Add object", self.mask_version, (x0, y0))
+        done = self.apply_change(change)
         self.discard_object()
         return done
 

@@ -194,6 +194,7 @@ class EngineClient(QObject):
             if handle.cancel_requested:
                 continue
             self._send(handle)
+            self.job_changed.emit(handle)
 
     def shutdown(self) -> None:
         self._closed = True
@@ -210,13 +211,15 @@ class EngineClient(QObject):
         handle = JobHandle(self, next(self._uids), request, label or LABELS.get(request.kind, request.kind))
         self._jobs[handle.uid] = handle
         handle.ended.connect(lambda h=handle: self._forget(h))
-        self.job_added.emit(handle)
         if self._engine is not None:
-            self._send(handle)
+            self._send(handle)  # events come queued, so listeners connected below miss none
+            self.job_added.emit(handle)
         elif self._error is not None:
+            self.job_added.emit(handle)
             handle._on_event(rq.Failed(0, f"The engine could not start: {self._error}", user_error=True))
         else:
             self._waiting.append(handle)
+            self.job_added.emit(handle)
             self.start()
         return handle
 

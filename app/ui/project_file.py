@@ -57,6 +57,20 @@ def _mask_bytes(mask: np.ndarray) -> bytes:
     return _png(np.where(mask, np.uint8(255), np.uint8(0)) if mask.dtype == bool else mask)
 
 
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _dumps(meta: dict) -> bytes:
+    return json.dumps(meta, indent=1, default=_json_default).encode("utf-8")
+
+
 def _request_record(request) -> dict:
     out = {"kind": request.kind}
     for f in fields(request):
@@ -135,7 +149,7 @@ def write_zip(snap: Snapshot, path: Path) -> Path:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as z:
             for name, value in snap.files.items():
                 z.writestr(name, _encode(value))
-            z.writestr("project.json", json.dumps(snap.meta, indent=1))
+            z.writestr("project.json", _dumps(snap.meta))
         os.replace(tmp, path)
     except OSError as exc:
         raise UserError(f"{path}: cannot save the project ({exc.strerror or exc})") from None
@@ -162,7 +176,7 @@ def write_folder(snap: Snapshot, folder: Path) -> None:
                 continue
         target.parent.mkdir(parents=True, exist_ok=True)
         _atomic(target, _encode(value))
-    _atomic(folder / "project.json", json.dumps(snap.meta, indent=1).encode("utf-8"))
+    _atomic(folder / "project.json", _dumps(snap.meta))
     for path in folder.rglob("*"):
         rel = path.relative_to(folder).as_posix()
         if path.is_file() and rel not in keep:

@@ -31,7 +31,7 @@ DEFAULTS = {
     "device": "auto",  # auto | cuda | cpu | mps
     "models": "",  # "" = the app's models folder; "tiny" = test models; else a folder
     "output_dir": "",
-    "memory_mode": "auto",  # auto | low | balanced | high
+    "memory_mode": "auto",  # auto | lowest | low | balanced | high (app.engine.device.MEMORY_MODES)
     "disclosure/enabled": True,
     "disclosure/text": "Virtually staged",
     "disclosure/corner": "bottom-right",
@@ -114,9 +114,10 @@ class SettingsDialog(QDialog):
         self.device.setCurrentText(get("device"))
         form.addRow("Device", self.device)
         self.memory = QComboBox()
-        self.memory.addItems(["auto", "low", "balanced", "high"])
+        self.memory.addItems(["auto", "lowest", "low", "balanced", "high"])
         self.memory.setCurrentText(get("memory_mode"))
-        self.memory.setToolTip("low: offload and tile for 6-8 GB cards; high: keep everything on the GPU")
+        self.memory.setToolTip("lowest: stream weights for 4 GB cards; low: offload and tile for 6-8 GB cards; "
+                               "balanced: tile the VAE; high: keep everything on the GPU")
         form.addRow("Memory mode", self.memory)
         self.models = self._folder_row(form, "Models folder", get("models"), "the app's models/ folder")
         self.output = self._folder_row(form, "Output folder", get("output_dir"), "beside the photo")

@@ -32,7 +32,7 @@ class Patch:
         data = np.ascontiguousarray(data, dtype=np.uint8)
         self.shape = data.shape
         soft = np.count_nonzero(data) - np.count_nonzero(data == 255)
-        self.bits = soft == 0
+        self.bits = bool(soft == 0)
         raw = np.packbits(data == 255).tobytes() if self.bits else data.tobytes()
         self.payload = zlib.compress(raw, 1)
 

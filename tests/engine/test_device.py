@@ -63,3 +63,10 @@ def test_out_of_memory_retries_a_tier_lower(engine, room, room_mask, monkeypatch
 def test_oom_message_is_plain_words(engine):
     msg = engine.models.explain_failure(torch.cuda.OutOfMemoryError("CUDA out of memory"))
     assert "ran out of memory" in msg and "Standard" in msg
+
+
+def test_memory_modes_map_to_tiers():
+    assert [dev.tier_for_mode(m) for m in ("auto", "lowest", "low", "balanced", "high")] == [
+        None, "sequential", "offload", "low", "full"]
+    with pytest.raises(UserError, match="memory mode"):
+        dev.tier_for_mode("huge")

@@ -11,6 +11,8 @@ that, so painting costs about the screen's pixels whatever the photo's size.
 from __future__ import annotations
 
 import math
+import threading
+import weakref
 
 import cv2
 import numpy as np
@@ -43,6 +45,34 @@ def build_pyramid(image: np.ndarray) -> list[np.ndarray]:
     return levels
 
 
+_PYRAMIDS: dict[int, tuple[weakref.ref, list[np.ndarray]]] = {}
+_PYRAMID_LOCK = threading.Lock()
+
+
+def pyramid(image: np.ndarray) -> list[np.ndarray]:
+    """The image's pyramid, built once per array (any thread may build it ahead of display)."""
+    key = id(image)
+    with _PYRAMID_LOCK:
+        hit = _PYRAMIDS.get(key)
+        if hit is not None and hit[0]() is image:
+            return hit[1]
+    levels = build_pyramid(np.ascontiguousarray(image))
+    with _PYRAMID_LOCK:
+        for k in [k for k, (ref, _) in _PYRAMIDS.items() if ref() is None]:
+            del _PYRAMIDS[k]
+        _PYRAMIDS[key] = (weakref.ref(image), levels)
+    return levels
+
+
+def level_at_least(image: np.ndarray, side: int) -> np.ndarray:
+    """The smallest pyramid level whose long side is at least `side` (or the image itself)."""
+    levels = pyramid(image)
+    for level in reversed(levels):
+        if max(level.shape[:2]) >= side:
+            return level
+    return levels[0]
+
+
 def _source_window(rect: QRectF, factor: float, shape) -> tuple[int, int, int, int] | None:
     h, w = shape[:2]
     x0 = max(0, int(math.floor(rect.left() * factor)))
@@ -65,6 +95,7 @@ class ImageLayer(QGraphicsItem):
         self._ids: tuple[int, int] = (0, 0)
         self.split_x: float | None = None  # scene x: before on the left, image on the right
         self._w, self._h = 0, 0
+        self.composition = QPainter.CompositionMode.CompositionMode_SourceOver
 
     def set_image(self, image: np.ndarray | None, before: np.ndarray | None = None) -> None:
         ids = (id(image), id(before))
@@ -72,11 +103,11 @@ class ImageLayer(QGraphicsItem):
             self._levels, self._before, self._w, self._h = [], [], 0, 0
         else:
             if not self._levels or self._ids[0] != ids[0]:
-                self._levels = build_pyramid(np.ascontiguousarray(image))
+                self._levels = pyramid(image)
             if before is None:
                 self._before = []
             elif not self._before or self._ids[1] != ids[1]:
-                self._before = build_pyramid(np.ascontiguousarray(before))
+                self._before = pyramid(before)
             h, w = image.shape[:2]
             if (w, h) != (self._w, self._h):
                 self.prepareGeometryChange()
@@ -126,6 +157,7 @@ class ImageLayer(QGraphicsItem):
         target = QRectF(x0 / factor, y0 / factor, (x1 - x0) / factor, (y1 - y0) / factor)
         painter.save()
         painter.setClipRect(rect)
+        painter.setCompositionMode(self.composition)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, scale * factor < 2.0)
         painter.drawImage(target, rgb_qimage(crop))
         painter.restore()

@@ -12,12 +12,18 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
     QFrame,
     QGraphicsEllipseItem,
     QGraphicsPixmapItem,
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsView,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
 )
 
 from app.ui.canvas.layers import ImageLayer, OverlayLayer, PointsLayer, rgb_qimage
@@ -265,6 +271,11 @@ class CanvasView(QGraphicsView):
 
     def enterEvent(self, event) -> None:
         self._update_cursor()
+        # Keys like space (pan) and \ (original) should work as soon as the pointer is over the
+        # photo, unless the user is typing somewhere.
+        focus = QApplication.focusWidget()
+        if not isinstance(focus, (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox, QComboBox)):
+            self.setFocus()
         super().enterEvent(event)
 
     def _place_brush(self, pos: QPointF) -> None:

@@ -6,13 +6,14 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QScrollArea,
     QSizePolicy,
     QSlider,
     QSpinBox,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -25,23 +26,49 @@ def section(title: str) -> QLabel:
 
 
 def scrolling(widget: QWidget) -> QScrollArea:
+    """A vertical scroll area that lets the panel shrink to the dock's width."""
+    for combo in widget.findChildren(QComboBox):
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(8)
     area = QScrollArea()
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     area.setWidget(widget)
     return area
 
 
-def action_button(action, text: str | None = None) -> QToolButton:
-    """A flat button bound to a QAction (enabled state, shortcut tooltip and all)."""
-    button = QToolButton()
-    button.setDefaultAction(action)
-    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon if not action.icon().isNull()
-                              else Qt.ToolButtonStyle.ToolButtonTextOnly)
-    if text:
-        button.setText(text)
-    button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-    return button
+class ActionButton(QPushButton):
+    """A button that triggers a QAction and follows its enabled / checked state, with its own text."""
+
+    def __init__(self, action, text: str | None = None, parent: QWidget | None = None):
+        super().__init__(text or action.iconText(), parent)
+        self.action_ = action
+        self.setIcon(action.icon())
+        self.setCheckable(action.isCheckable())
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.clicked.connect(self._clicked)
+        action.changed.connect(self._sync)
+        if action.isCheckable():
+            action.toggled.connect(lambda _on: self._sync())
+        self._sync()
+
+    def _clicked(self) -> None:
+        if self.action_.isCheckable():
+            self.action_.setChecked(self.isChecked())
+        else:
+            self.action_.trigger()
+
+    def _sync(self) -> None:
+        a = self.action_
+        self.setEnabled(a.isEnabled())
+        self.setToolTip(a.toolTip())
+        if a.isCheckable():
+            self.setChecked(a.isChecked())
+
+
+def action_button(action, text: str | None = None) -> ActionButton:
+    return ActionButton(action, text)
 
 
 class SliderSpin(QWidget):

@@ -1,0 +1,211 @@
+"""Export: format and quality, the "Virtually staged" disclosure label (on by default,
+previewed at listing-thumbnail size), and optionally the unaltered original beside
+the export with a JSON manifest linking the two. Never writes over the original."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from app.errors import UserError
+from app.imaging import disclosure
+from app.imaging.io import Photo, write_photo
+from app.ui import settings
+from app.ui.panels.common import SliderSpin, to_pixmap
+
+FORMATS = [("jpg", "JPEG"), ("png", "PNG (lossless)"), ("webp", "WebP"), ("tif", "TIFF (lossless)")]
+THUMB_W = 400  # a typical listing thumbnail
+
+
+@dataclass
+class ExportOptions:
+    path: Path
+    quality: int = 92
+    stamp: bool = True
+    stamp_text: str = "Virtually staged"
+    stamp_corner: str = "bottom-right"
+    stamp_size: float = 0.035
+    save_original: bool = True
+
+
+@dataclass
+class ExportResult:
+    image: Path
+    original: Path | None = None
+    manifest: Path | None = None
+    paths: list[Path] = field(default_factory=list)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _free_name(path: Path) -> Path:
+    if not path.exists():
+        return path
+    for i in range(2, 1000):
+        candidate = path.with_name(f"{path.stem}-{i}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+    raise UserError(f"{path.parent}: too many files named like {path.name}")
+
+
+def export_image(pixels: np.ndarray, source: Photo, options: ExportOptions, record: dict | None = None) -> ExportResult:
+    """Write the export (worker thread safe). Raises UserError with a readable message."""
+    path = Path(options.path)
+    original = Path(source.path).resolve() if source.path else None
+    if original is not None and path.resolve() == original:
+        raise UserError(f"{path.name} is the original photo: choose another name so it stays untouched")
+    image = pixels
+    if options.stamp:
+        image = disclosure.stamp(pixels, options.stamp_text, options.stamp_corner, options.stamp_size)
+    metadata = {"roomstager": "export", "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "disclosure": options.stamp_text if options.stamp else None,
+                "original": str(original) if original else None, **({"request": record} if record else {})}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = write_photo(path, image, source=source, quality=options.quality, metadata=metadata,
+                      protect=(original,) if original else ())
+    result = ExportResult(image=out, paths=[out])
+    if options.save_original and original is not None and original.is_file():
+        copy = _free_name(path.with_name(f"{path.stem}-original{original.suffix.lower()}"))
+        shutil.copy2(original, copy)
+        manifest = path.with_name(f"{path.stem}.manifest.json")
+        data = {"format": "roomstager-export-manifest", "version": 1, "created": metadata["created"],
+                "altered": {"file": out.name, "sha256": _sha256(out),
+                            "disclosure": metadata["disclosure"], "note": "digitally altered (virtual staging)"},
+                "original": {"file": copy.name, "sha256": _sha256(copy), "source": str(original)},
+                "request": record}
+        manifest.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+        result.original, result.manifest = copy, manifest
+        result.paths += [copy, manifest]
+    return result
+
+
+class ExportDialog(QDialog):
+    def __init__(self, pixels: np.ndarray, suggested: Path, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Export")
+        self.setMinimumWidth(560)
+        self._thumb = self._make_thumb(pixels)
+        self.path = QLineEdit(str(suggested))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        self.format = QComboBox()
+        for ext, title in FORMATS:
+            self.format.addItem(title, ext)
+        fmt = settings.get("export/format")
+        self.format.setCurrentIndex(max(0, self.format.findData(fmt)))
+        self.quality = SliderSpin(50, 100, settings.get("export/quality"))
+        form = QFormLayout()
+        row = QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        form.addRow("File", row)
+        form.addRow("Format", self.format)
+        form.addRow("Quality", self.quality)
+
+        self.stamp = QGroupBox("Disclosure label")
+        self.stamp.setCheckable(True)
+        self.stamp.setChecked(settings.get("disclosure/enabled"))
+        self.stamp.setToolTip("MLS rules and California AB 723 require altered listing photos to say so")
+        sform = QFormLayout(self.stamp)
+        self.text = QLineEdit(settings.get("disclosure/text"))
+        self.corner = QComboBox()
+        self.corner.addItems(settings.CORNERS)
+        self.corner.setCurrentText(settings.get("disclosure/corner"))
+        self.size = QDoubleSpinBox()
+        self.size.setRange(1.5, 10.0)
+        self.size.setSingleStep(0.5)
+        self.size.setSuffix(" % of long side")
+        self.size.setValue(settings.get("disclosure/size") * 100)
+        sform.addRow("Text", self.text)
+        sform.addRow("Corner", self.corner)
+        sform.addRow("Size", self.size)
+        self.preview = QLabel()
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setToolTip(f"How the photo looks as a {THUMB_W} px listing thumbnail")
+        self.original = QCheckBox("Also save the unaltered original beside it, with a manifest linking the two")
+        self.original.setChecked(settings.get("export/save_original"))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.stamp)
+        layout.addWidget(QLabel(f"Listing thumbnail preview ({THUMB_W} px):"))
+        layout.addWidget(self.preview)
+        layout.addWidget(self.original)
+        layout.addWidget(buttons)
+        self.format.currentIndexChanged.connect(self._format_changed)
+        for sig in (self.stamp.toggled, self.text.textChanged, self.corner.currentIndexChanged, self.size.valueChanged):
+            sig.connect(self._update_preview)
+        self._format_changed()
+        self._update_preview()
+
+    @staticmethod
+    def _make_thumb(pixels: np.ndarray) -> np.ndarray:
+        h, w = pixels.shape[:2]
+        s = THUMB_W / max(w, h)
+        return cv2.resize(pixels, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export", self.path.text(),
+                                              "Images (*.jpg *.jpeg *.png *.webp *.tif *.tiff)")
+        if path:
+            self.path.setText(path)
+            ext = Path(path).suffix.lower().lstrip(".").replace("jpeg", "jpg").replace("tiff", "tif")
+            idx = self.format.findData(ext)
+            if idx >= 0:
+                self.format.setCurrentIndex(idx)
+
+    def _format_changed(self) -> None:
+        ext = self.format.currentData()
+        self.quality.setEnabled(ext in ("jpg", "webp"))
+        p = Path(self.path.text())
+        if p.suffix.lower().lstrip(".") != ext:
+            self.path.setText(str(p.with_suffix("." + ext)))
+
+    def _update_preview(self) -> None:
+        thumb = self._thumb
+        if self.stamp.isChecked():
+            thumb = disclosure.stamp(thumb, self.text.text() or " ", self.corner.currentText(), self.size.value() / 100)
+        self.preview.setPixmap(to_pixmap(thumb))
+
+    def options(self) -> ExportOptions:
+        return ExportOptions(path=Path(self.path.text()).expanduser(), quality=self.quality.value(),
+                             stamp=self.stamp.isChecked(), stamp_text=self.text.text().strip() or "Virtually staged",
+                             stamp_corner=self.corner.currentText(), stamp_size=self.size.value() / 100,
+                             save_original=self.original.isChecked())
+
+    def accept(self) -> None:
+        settings.put("export/format", self.format.currentData())
+        settings.put("export/quality", self.quality.value())
+        settings.put("export/save_original", self.original.isChecked())
+        super().accept()

@@ -1,0 +1,144 @@
+"""Results panel: thumbnails of every variation; pick one to show it on the canvas,
+compare it with its input, apply it as the new base image, re-run its request or
+load its settings back into the panels."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QVBoxLayout, QWidget
+
+from app.ui.canvas.layers import level_at_least
+from app.ui.panels.common import action_button, to_pixmap
+
+THUMB = QSize(168, 112)
+BASE_ROW = "__base__"
+
+
+class ResultsPanel(QWidget):
+    shown = Signal(object)  # result id, or None for the working image
+    use_settings = Signal(str)
+
+    def __init__(self, actions, parent=None):
+        super().__init__(parent)
+        self.actions = actions
+        self.list = QListWidget()
+        self.list.setViewMode(QListWidget.ViewMode.IconMode)
+        self.list.setIconSize(THUMB)
+        self.list.setGridSize(QSize(THUMB.width() + 16, THUMB.height() + 40))
+        self.list.setFlow(QListWidget.Flow.LeftToRight)
+        self.list.setWrapping(False)
+        self.list.setMovement(QListWidget.Movement.Static)
+        self.list.setWordWrap(True)
+        self.list.setFixedHeight(THUMB.height() + 58)
+        self.list.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setSpacing(4)
+        self.list.setUniformItemSizes(True)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu)
+        self.list.currentItemChanged.connect(self._current)
+        self.empty = QLabel("Results appear here. Select an area and press Stage or De-furnish.")
+        self.empty.setObjectName("Hint")
+        self.empty.setWordWrap(True)
+        buttons = QVBoxLayout()
+        for act, text in ((actions.compare, "Compare"), (actions.apply_result, "Apply as base"),
+                          (actions.rerun, "Re-run"), (actions.export, "Export…")):
+            buttons.addWidget(action_button(act, text))
+        buttons.addStretch(1)
+        strip = QVBoxLayout()
+        strip.addWidget(self.list)
+        strip.addWidget(self.empty)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(strip, 1)
+        layout.addLayout(buttons)
+        self._doc = None
+        self._icons: dict[str, QIcon] = {}
+
+    def set_document(self, doc) -> None:
+        self._doc = doc
+        self._icons.clear()
+        self.refresh()
+
+    def refresh(self, select: str | None = None) -> None:
+        doc = self._doc
+        current = select or self.current_id()
+        self.list.blockSignals(True)
+        self.list.clear()
+        if doc is not None:
+            base = QListWidgetItem(self._icon("base", doc.base), "Working image" + (
+                "" if doc.base_id == "original" else f" ({doc.base_id})"))
+            base.setData(Qt.ItemDataRole.UserRole, BASE_ROW)
+            base.setToolTip("The image the next job works on")
+            self.list.addItem(base)
+            # newest job first; a job's variations in the order they were made
+            for r in sorted(doc.results, key=lambda r: (-r.group, int(r.id.lstrip("r") or 0))):
+                item = QListWidgetItem(self._icon(r.id, r.image), self._caption(r))
+                item.setData(Qt.ItemDataRole.UserRole, r.id)
+                item.setToolTip(self._tooltip(r))
+                self.list.addItem(item)
+        self.empty.setVisible(doc is None or not doc.results)
+        self.list.blockSignals(False)
+        self.select(current)
+
+    def _icon(self, key: str, image) -> QIcon:
+        if key == "base" or key not in self._icons:
+            icon = QIcon(to_pixmap(level_at_least(image, THUMB.width()), THUMB.width()))
+            if key == "base":
+                return icon
+            self._icons[key] = icon
+        return self._icons[key]
+
+    @staticmethod
+    def _caption(r) -> str:
+        what = "De-furnished" if r.kind == "defurnish" else (getattr(r.request, "style", "") or "Staged").replace("_", " ").title()
+        return f"{what} · {r.id}\nseed {r.seed}"
+
+    @staticmethod
+    def _tooltip(r) -> str:
+        req = r.request
+        lines = [f"{r.kind} result {r.id}", f"seed {r.seed}, {req.steps} steps, guidance {req.guidance}"]
+        if getattr(req, "room", None):
+            lines.append(f"{req.style} {req.room}")
+        if req.prompt:
+            lines.append(f"prompt: {req.prompt}")
+        total = r.timings.get("total_s")
+        if isinstance(total, (int, float)):
+            lines.append(f"took {total:.1f} s")
+        return "\n".join(lines)
+
+    def current_id(self) -> str | None:
+        item = self.list.currentItem()
+        if item is None:
+            return None
+        rid = item.data(Qt.ItemDataRole.UserRole)
+        return None if rid == BASE_ROW else rid
+
+    def select(self, result_id: str | None) -> None:
+        target = result_id or BASE_ROW
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) == target:
+                if self.list.currentItem() is not item:
+                    self.list.setCurrentItem(item)
+                return
+        if self.list.count():
+            self.list.setCurrentRow(0)
+
+    def _current(self, item, _prev) -> None:
+        self.shown.emit(self.current_id())
+
+    def _menu(self, pos) -> None:
+        item = self.list.itemAt(pos)
+        if item is None or item.data(Qt.ItemDataRole.UserRole) == BASE_ROW:
+            return
+        self.list.setCurrentItem(item)
+        rid = item.data(Qt.ItemDataRole.UserRole)
+        menu = QMenu(self)
+        menu.addAction(self.actions.apply_result)
+        menu.addAction(self.actions.rerun)
+        menu.addAction("Use These Settings", lambda: self.use_settings.emit(rid))
+        menu.addSeparator()
+        menu.addAction(self.actions.compare)
+        menu.addAction(self.actions.export)
+        menu.exec(self.list.viewport().mapToGlobal(pos))

@@ -1,0 +1,196 @@
+"""Stage panel: style, room type, prompts, model set and sampling settings."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPlainTextEdit,
+    QRadioButton,
+    QSpinBox,
+    QWidget,
+)
+
+from app.ui.panels.common import Column, SliderSpin, action_button, scrolling, section
+
+MAX_SEED = 2**31 - 1
+
+
+def model_set_combo() -> QComboBox:
+    combo = QComboBox()
+    combo.addItem("Automatic (best for this GPU)", None)
+    return combo
+
+
+def fill_model_sets(combo: QComboBox, sets: list[tuple[str, str, bool]]) -> None:
+    """sets: (name, title, installed). Keeps the current choice when it is still there."""
+    current = combo.currentData()
+    combo.blockSignals(True)
+    combo.clear()
+    combo.addItem("Automatic (best for this GPU)", None)
+    for name, title, installed in sets:
+        combo.addItem(title if installed else f"{title} — not installed", name)
+    idx = combo.findData(current)
+    combo.setCurrentIndex(max(0, idx))
+    combo.blockSignals(False)
+
+
+class SeedRow(QWidget):
+    """Seed with a lock: unlocked draws a new seed each run and shows the last one used."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.spin = QSpinBox()
+        self.spin.setRange(0, MAX_SEED)
+        self.lock = QCheckBox("Lock")
+        self.lock.setToolTip("Locked: every run uses this seed, so a change of prompt is a fair comparison")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.spin, 1)
+        layout.addWidget(self.lock)
+
+    def seed(self) -> int | None:
+        return self.spin.value() if self.lock.isChecked() else None
+
+    def show_used(self, seed: int) -> None:
+        if not self.lock.isChecked():
+            self.spin.setValue(int(seed) % (MAX_SEED + 1))
+
+
+class StagePanel(QWidget):
+    changed = Signal()
+
+    def __init__(self, actions, styles: list[tuple[str, str]], rooms: list[tuple[str, str]], parent=None):
+        super().__init__(parent)
+        col = Column()
+        col.add(section("Room"))
+        form = QFormLayout()
+        self.style = QComboBox()
+        for key, title in styles:
+            self.style.addItem(title, key)
+        self.room = QComboBox()
+        for key, title in rooms:
+            self.room.addItem(title, key)
+        form.addRow("Style", self.style)
+        form.addRow("Room type", self.room)
+        col.add(form)
+
+        col.add(section("Where"))
+        self.use_mask = QRadioButton("The mask")
+        self.use_auto = QRadioButton("Automatic staging area (floor)")
+        self.use_mask.setToolTip("Stage inside the mask you selected")
+        self.use_auto.setToolTip("Let RoomStager find the floor area where furniture can stand")
+        group = QButtonGroup(self)
+        group.addButton(self.use_mask)
+        group.addButton(self.use_auto)
+        self.use_auto.setChecked(True)
+        col.add(self.use_mask)
+        col.add(self.use_auto)
+
+        col.add(section("Prompt"))
+        self.prompt = QPlainTextEdit()
+        self.prompt.setPlaceholderText("Optional details: e.g. a grey linen sofa, oak coffee table, large plant")
+        self.prompt.setFixedHeight(64)
+        col.add(self.prompt)
+        form = QFormLayout()
+        self.avoid = QLineEdit()
+        self.avoid.setPlaceholderText("e.g. rugs, dark colours, clutter")
+        self.avoid.setToolTip("Comma-separated things the result should not contain")
+        self.negative = QLineEdit()
+        self.negative.setPlaceholderText("Extra negative prompt")
+        form.addRow("Avoid", self.avoid)
+        form.addRow("Negative", self.negative)
+        col.add(form)
+
+        col.add(section("Generation"))
+        form = QFormLayout()
+        self.model_set = model_set_combo()
+        self.steps = QSpinBox()
+        self.steps.setRange(1, 150)
+        self.steps.setValue(30)
+        self.guidance = QDoubleSpinBox()
+        self.guidance.setRange(1.0, 20.0)
+        self.guidance.setSingleStep(0.5)
+        self.guidance.setValue(7.5)
+        self.strength = SliderSpin(10, 100, 100, " %")
+        self.strength.setToolTip("100 % repaints the area completely; lower keeps more of what is there")
+        self.seed = SeedRow()
+        self.variations = QSpinBox()
+        self.variations.setRange(1, 8)
+        self.variations.setValue(2)
+        form.addRow("Model set", self.model_set)
+        form.addRow("Steps", self.steps)
+        form.addRow("Guidance", self.guidance)
+        form.addRow("Strength", self.strength)
+        form.addRow("Seed", self.seed)
+        form.addRow("Variations", self.variations)
+        col.add(form)
+        go = action_button(actions.stage, "Stage room")
+        go.setObjectName("PrimaryButton")
+        col.add(go)
+        col.finish()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scrolling(col))
+        for w in (self.style, self.room, self.model_set):
+            w.currentIndexChanged.connect(self.changed)
+        for w in (self.steps, self.variations, self.seed.spin):
+            w.valueChanged.connect(self.changed)
+        self.guidance.valueChanged.connect(self.changed)
+        self.strength.valueChanged.connect(self.changed)
+        for w in (self.avoid, self.negative):
+            w.textChanged.connect(self.changed)
+        self.prompt.textChanged.connect(self.changed)
+        self.use_mask.toggled.connect(self.changed)
+        self.seed.lock.toggled.connect(self.changed)
+
+    def values(self) -> dict:
+        return {
+            "style": self.style.currentData(), "room": self.room.currentData(),
+            "prompt": self.prompt.toPlainText().strip(), "negative": self.negative.text().strip(),
+            "avoid": [a.strip() for a in self.avoid.text().split(",") if a.strip()],
+            "model_set": self.model_set.currentData(), "steps": self.steps.value(),
+            "guidance": self.guidance.value(), "strength": self.strength.value() / 100.0,
+            "seed": self.seed.spin.value(), "seed_locked": self.seed.lock.isChecked(),
+            "variations": self.variations.value(), "use_mask": self.use_mask.isChecked(),
+        }
+
+    def set_values(self, v: dict) -> None:
+        if not v:
+            return
+        self.blockSignals(True)
+        try:
+            _select(self.style, v.get("style"))
+            _select(self.room, v.get("room"))
+            self.prompt.setPlainText(v.get("prompt", ""))
+            self.negative.setText(v.get("negative", ""))
+            self.avoid.setText(", ".join(v.get("avoid", [])))
+            _select(self.model_set, v.get("model_set"))
+            self.steps.setValue(int(v.get("steps", 30)))
+            self.guidance.setValue(float(v.get("guidance", 7.5)))
+            self.strength.setValue(round(float(v.get("strength", 1.0)) * 100))
+            self.seed.spin.setValue(int(v.get("seed", 0) or 0))
+            self.seed.lock.setChecked(bool(v.get("seed_locked", False)))
+            self.variations.setValue(int(v.get("variations", 2)))
+            (self.use_mask if v.get("use_mask") else self.use_auto).setChecked(True)
+        finally:
+            self.blockSignals(False)
+
+    def request_fields(self) -> dict:
+        """The StageRequest fields this panel decides (not photo / mask / models)."""
+        v = self.values()
+        return {"style": v["style"], "room": v["room"], "prompt": v["prompt"], "negative": v["negative"],
+                "avoid": v["avoid"], "steps": v["steps"], "guidance": v["guidance"], "strength": v["strength"],
+                "seed": self.seed.seed(), "variations": v["variations"]}
+
+
+def _select(combo: QComboBox, data) -> None:
+    idx = combo.findData(data)
+    if idx >= 0:
+        combo.setCurrentIndex(idx)
