@@ -12,7 +12,10 @@ from app.engine.automask_objects import SegMap, upscale_mask
 from app.imaging import masks
 
 
-def floor_band(floor: np.ndarray, band: float = 0.35, ceiling: float = 0.15) -> np.ndarray:
+CEILING_BAND = 0.15  # the top of a level interior photo is ceiling and wall, never floor
+
+
+def floor_band(floor: np.ndarray, band: float = 0.35, ceiling: float = CEILING_BAND) -> np.ndarray:
     """The floor plus a band above it, per column: rows from t(x) - band * (H - t(x)) down.
 
     t(x) is the floor's top row in column x. Furniture hides the floor behind it and
@@ -28,9 +31,11 @@ def floor_band(floor: np.ndarray, band: float = 0.35, ceiling: float = 0.15) -> 
     if len(tops) >= 5:  # single-column spikes must not drive the hull
         tops = _running_median(tops, 5)
     top = _hull_from_above(cols, tops, W)
-    start = np.maximum(top - band * (H - top), np.ceil(ceiling * H))
+    lowest = np.ceil(ceiling * H)
+    start = np.maximum(top - band * (H - top), lowest)
     rows = np.arange(H, dtype=np.float32)[:, None]
-    return (rows >= start[None, :]) | floor
+    # a "floor" label up in the ceiling band is a mislabel: furniture never goes there
+    return ((rows >= start[None, :]) | floor) & (rows >= lowest)
 
 
 def _hull_from_above(xs: np.ndarray, ys: np.ndarray, width: int) -> np.ndarray:
@@ -63,7 +68,9 @@ def floor_from_segmentation(seg: SegMap, shape: tuple[int, int]) -> np.ndarray:
         return np.zeros(shape, bool)
     small = masks.remove_specks(small, max(4, small.size // 400))
     small = masks.fill_holes(small)
-    return upscale_mask(small, shape)
+    floor = upscale_mask(small, shape)
+    floor[: int(np.ceil(CEILING_BAND * shape[0]))] = False  # a floor label up there is a mislabel
+    return floor
 
 
 def staging_area_from(shape: tuple[int, int], seg: SegMap | None = None, depth_floor: np.ndarray | None = None,

@@ -211,6 +211,15 @@ def test_floor_and_staging_area_from_segmentation():
     assert not f.any() and not a.any(), "no floor: nothing, never a guess"
 
 
+def test_a_floor_label_in_the_ceiling_band_is_ignored():
+    labels = np.full((200, 300), ID["wall"], np.int32)
+    labels[140:] = ID["floor"]
+    labels[:20, 100:200] = ID["floor"]  # a mislabelled patch up in the ceiling band
+    floor, area = amf.staging_area_from(labels.shape, amo.SegMap(labels, dict(ID2LABEL)), band=0.35)
+    assert floor[140:].all() and not floor[:30].any()
+    assert not area[:30].any()
+
+
 def test_depth_staging_fallback_is_not_taken_for_a_floor():
     from app.imaging import guides
 
