@@ -153,11 +153,9 @@ class JobsMixin:
     # ---- running them --------------------------------------------------------------------
 
     def submit_generation(self, request, label: str) -> JobHandle:
-        if not any(h.kind in GENERATION_KINDS for h in self.client.active_jobs()):
-            self.heartbeat.reset()
-            self.heartbeat.start()
         doc = self.doc
         handle = self.client.submit(request, label)
+        handle.started.connect(self._generation_started)
         handle.preview_box = self._preview_box(request)
         handle.progress.connect(lambda ev, h=handle: self._on_progress(h, ev))
         handle.finished.connect(lambda result, h=handle, d=doc: self._on_generated(h, d, result))
@@ -184,8 +182,10 @@ class JobsMixin:
             self.canvas.set_preview(ev.preview, tuple(box))
 
     def _on_generated(self, handle: JobHandle, doc, result: rq.GenerationResult) -> None:
-        if doc is not self.doc or doc is None:
-            return  # the photo was closed meanwhile
+        if doc is not self.doc or doc is None:  # the photo was closed meanwhile: say where the result went
+            self.messages.show_message(f"{handle.label} finished after its photo was closed, so its result was "
+                                       "not kept. Open the photo again and re-run the job to get it.")
+            return
         if result.images and result.images[0].size > ASYNC_PYRAMID_PIXELS:
             self.spawn(self._show_big_results(handle, doc, result))
             return
@@ -206,6 +206,12 @@ class JobsMixin:
         total = result.timings.get("total_s")
         took = f" in {total:.1f} s" if isinstance(total, (int, float)) else ""
         self.statusBar().showMessage(f"{handle.label}: {len(entries)} result(s){took}", 6000)
+
+    def _generation_started(self) -> None:
+        """Measure from when the engine starts the job: time spent queued is not time running."""
+        if not self.heartbeat.running:
+            self.heartbeat.reset()
+            self.heartbeat.start()
 
     def _generation_ended(self, handle: JobHandle) -> None:
         if not any(h.kind in GENERATION_KINDS for h in self.client.active_jobs()):
