@@ -80,7 +80,7 @@ def main() -> int:
             before = len(window.generation_gaps)
             t = time.perf_counter()
             window.actions_.stage.trigger()
-            await wait_for(lambda: len(window.generation_gaps) > before)
+            await wait_for(lambda n=before: len(window.generation_gaps) > n)
             times.append(round(time.perf_counter() - t, 3))
             gaps.append(round(window.generation_gaps[-1] * 1000, 1))
         report["job_s"] = times

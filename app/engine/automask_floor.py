@@ -11,7 +11,6 @@ import numpy as np
 from app.engine.automask_objects import SegMap, upscale_mask
 from app.imaging import masks
 
-
 CEILING_BAND = 0.15  # the top of a level interior photo is ceiling and wall, never floor
 
 

@@ -170,8 +170,7 @@ def _import_heavy_modules() -> None:
     try:
         import diffusers  # noqa: F401
         from diffusers import StableDiffusionControlNetInpaintPipeline  # noqa: F401
-        from transformers import AutoImageProcessor, AutoModelForDepthEstimation  # noqa: F401
-        from transformers import CLIPTextModel, CLIPTokenizer  # noqa: F401
+        from transformers import AutoImageProcessor, AutoModelForDepthEstimation, CLIPTextModel, CLIPTokenizer  # noqa: F401  # noqa: F401
     except Exception:  # a broken install surfaces as a clear error in the first job instead
         log.exception("preloading the model libraries failed")
         return
