@@ -20,3 +20,10 @@ def test_engine_imports_without_qt():
             "assert not any(m.startswith(('PySide6', 'qasync')) for m in sys.modules), 'Qt imported'")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_ruff_is_clean():
+    exe = Path(sys.executable).parent / ("ruff.exe" if sys.platform == "win32" else "ruff")
+    proc = subprocess.run([str(exe), "check", "app", "tests", "scripts", "installer", "main.py"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
