@@ -20,8 +20,8 @@ from app.engine import requests as rq
 from app.imaging import compose
 from app.ui.canvas.layers import pyramid
 from app.ui.engine_client import JobHandle
+from app.ui.panels.generation_form import fill_model_sets
 from app.ui.panels.models_panel import list_sets
-from app.ui.panels.stage_panel import fill_model_sets
 
 log = logging.getLogger(__name__)
 GENERATION_KINDS = ("stage", "defurnish")

@@ -6,7 +6,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -15,8 +14,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.panels.common import Column, SliderSpin, action_button, scrolling, section
-from app.ui.panels.stage_panel import SeedRow, _select, model_set_combo
+from app.ui.panels.common import Column, section
+from app.ui.panels.generation_form import _select, add_sampling_rows, finish_panel
 
 PREFILLS = [("telea", "Fill from surroundings (Telea)"), ("ns", "Fill from surroundings (Navier-Stokes)"),
             ("none", "No pre-fill")]
@@ -60,34 +59,10 @@ class DefurnishPanel(QWidget):
         form = QFormLayout()
         self.prompt = QLineEdit()
         self.prompt.setPlaceholderText("Optional: e.g. light oak floor, white walls")
-        self.model_set = model_set_combo()
-        self.steps = QSpinBox()
-        self.steps.setRange(1, 150)
-        self.steps.setValue(30)
-        self.guidance = QDoubleSpinBox()
-        self.guidance.setRange(1.0, 20.0)
-        self.guidance.setSingleStep(0.5)
-        self.guidance.setValue(7.5)
-        self.strength = SliderSpin(10, 100, 100, " %")
-        self.seed = SeedRow()
-        self.variations = QSpinBox()
-        self.variations.setRange(1, 8)
-        self.variations.setValue(1)
         form.addRow("Describe", self.prompt)
-        form.addRow("Model set", self.model_set)
-        form.addRow("Steps", self.steps)
-        form.addRow("Guidance", self.guidance)
-        form.addRow("Strength", self.strength)
-        form.addRow("Seed", self.seed)
-        form.addRow("Variations", self.variations)
+        add_sampling_rows(self, form, variations=1, strength=95)  # below 100 %: the pre-fill seeds the result
         col.add(form)
-        go = action_button(actions.defurnish, "Remove furniture")
-        go.setObjectName("PrimaryButton")
-        col.add(go)
-        col.finish()
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scrolling(col))
+        finish_panel(self, col, actions.defurnish, "Remove furniture")
 
         for w in (self.prefill, self.model_set):
             w.currentIndexChanged.connect(self.changed)
@@ -124,7 +99,7 @@ class DefurnishPanel(QWidget):
             _select(self.model_set, v.get("model_set"))
             self.steps.setValue(int(v.get("steps", 30)))
             self.guidance.setValue(float(v.get("guidance", 7.5)))
-            self.strength.setValue(round(float(v.get("strength", 1.0)) * 100))
+            self.strength.setValue(round(float(v.get("strength", 0.95)) * 100))
             self.seed.spin.setValue(int(v.get("seed", 0) or 0))
             self.seed.lock.setChecked(bool(v.get("seed_locked", False)))
             self.variations.setValue(int(v.get("variations", 1)))

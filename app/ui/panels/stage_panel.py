@@ -5,62 +5,16 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
-    QHBoxLayout,
     QLineEdit,
     QPlainTextEdit,
     QRadioButton,
-    QSpinBox,
     QWidget,
 )
 
-from app.ui.panels.common import Column, SliderSpin, action_button, scrolling, section
-
-MAX_SEED = 2**31 - 1
-
-
-def model_set_combo() -> QComboBox:
-    combo = QComboBox()
-    combo.addItem("Automatic (best for this GPU)", None)
-    return combo
-
-
-def fill_model_sets(combo: QComboBox, sets: list[tuple[str, str, bool]]) -> None:
-    """sets: (name, title, installed). Keeps the current choice when it is still there."""
-    current = combo.currentData()
-    combo.blockSignals(True)
-    combo.clear()
-    combo.addItem("Automatic (best for this GPU)", None)
-    for name, title, installed in sets:
-        combo.addItem(title if installed else f"{title} — not installed", name)
-    idx = combo.findData(current)
-    combo.setCurrentIndex(max(0, idx))
-    combo.blockSignals(False)
-
-
-class SeedRow(QWidget):
-    """Seed with a lock: unlocked draws a new seed each run and shows the last one used."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.spin = QSpinBox()
-        self.spin.setRange(0, MAX_SEED)
-        self.lock = QCheckBox("Lock")
-        self.lock.setToolTip("Locked: every run uses this seed, so a change of prompt is a fair comparison")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.spin, 1)
-        layout.addWidget(self.lock)
-
-    def seed(self) -> int | None:
-        return self.spin.value() if self.lock.isChecked() else None
-
-    def show_used(self, seed: int) -> None:
-        if not self.lock.isChecked():
-            self.spin.setValue(int(seed) % (MAX_SEED + 1))
+from app.ui.panels.common import Column, section
+from app.ui.panels.generation_form import _select, add_sampling_rows, finish_panel
 
 
 class StagePanel(QWidget):
@@ -110,34 +64,9 @@ class StagePanel(QWidget):
 
         col.add(section("Generation"))
         form = QFormLayout()
-        self.model_set = model_set_combo()
-        self.steps = QSpinBox()
-        self.steps.setRange(1, 150)
-        self.steps.setValue(30)
-        self.guidance = QDoubleSpinBox()
-        self.guidance.setRange(1.0, 20.0)
-        self.guidance.setSingleStep(0.5)
-        self.guidance.setValue(7.5)
-        self.strength = SliderSpin(10, 100, 100, " %")
-        self.strength.setToolTip("100 % repaints the area completely; lower keeps more of what is there")
-        self.seed = SeedRow()
-        self.variations = QSpinBox()
-        self.variations.setRange(1, 8)
-        self.variations.setValue(2)
-        form.addRow("Model set", self.model_set)
-        form.addRow("Steps", self.steps)
-        form.addRow("Guidance", self.guidance)
-        form.addRow("Strength", self.strength)
-        form.addRow("Seed", self.seed)
-        form.addRow("Variations", self.variations)
+        add_sampling_rows(self, form, variations=2, strength=100)
         col.add(form)
-        go = action_button(actions.stage, "Stage room")
-        go.setObjectName("PrimaryButton")
-        col.add(go)
-        col.finish()
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scrolling(col))
+        finish_panel(self, col, actions.stage, "Stage room")
         for w in (self.style, self.room, self.model_set):
             w.currentIndexChanged.connect(self.changed)
         for w in (self.steps, self.variations, self.seed.spin):
@@ -188,9 +117,3 @@ class StagePanel(QWidget):
         return {"style": v["style"], "room": v["room"], "prompt": v["prompt"], "negative": v["negative"],
                 "avoid": v["avoid"], "steps": v["steps"], "guidance": v["guidance"], "strength": v["strength"],
                 "seed": self.seed.seed(), "variations": v["variations"]}
-
-
-def _select(combo: QComboBox, data) -> None:
-    idx = combo.findData(data)
-    if idx >= 0:
-        combo.setCurrentIndex(idx)
