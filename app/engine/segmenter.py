@@ -62,6 +62,11 @@ class SamBackend:
         import torch
 
         self.model = sam.to(device).eval()
+        # The decoder's two transposed convolutions run ~3x faster channels-last (same numbers):
+        # about 6 ms of a ~50 ms click on a 2-core CPU.
+        self.model.mask_decoder.output_upscaling.to(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            self._dense_pe = self.model.prompt_encoder.get_dense_pe()  # constant: computed once, not per click
         self.device = device
         self._torch = torch
 
@@ -101,7 +106,7 @@ class SamBackend:
                 points=(coords, labels) if coords is not None else None, boxes=b, masks=None
             )
             low, iou = sam.mask_decoder(
-                image_embeddings=emb.features, image_pe=sam.prompt_encoder.get_dense_pe(),
+                image_embeddings=emb.features, image_pe=self._dense_pe,
                 sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense, multimask_output=multimask,
             )
         return low.float().cpu().numpy(), iou.float().cpu().numpy()
