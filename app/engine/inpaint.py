@@ -269,17 +269,28 @@ def sampler_steps(steps: int, strength: float) -> int:
 
 
 def decode_latents(pipe, latents) -> np.ndarray:
-    """VAE decode to uint8 RGB; a NaN result (fp16 VAE overflow) is decoded again in fp32."""
+    """VAE decode to uint8 RGB. A VAE that asks for it (SDXL's overflows in fp16) decodes in fp32,
+    and a NaN result of a half-precision decode is decoded again in fp32; the VAE goes back to its
+    dtype afterwards, because the pipeline encodes the next job's image with it."""
     import torch
 
     vae = pipe.vae
-    with torch.inference_mode():
-        for _ in range(2):
-            z = latents.to(vae.device, vae.dtype) / vae.config.scaling_factor
-            image = vae.decode(z, return_dict=False)[0]
-            if torch.isfinite(image).all() or vae.dtype == torch.float32:
-                break
-            log.warning("VAE produced NaN in %s; decoding in float32", vae.dtype)
-            vae.to(torch.float32)
+    dtype = vae.dtype
+    upcast = getattr(vae.config, "force_upcast", False) and dtype in (torch.float16,)
+    try:
+        with torch.inference_mode():
+            if upcast:
+                vae.to(torch.float32)
+            for _ in range(2):
+                # dtype only: the latents are where the pipeline ran, and offload hooks move the VAE there
+                z = latents.to(dtype=vae.dtype) / vae.config.scaling_factor
+                image = vae.decode(z, return_dict=False)[0]
+                if torch.isfinite(image).all() or vae.dtype == torch.float32:
+                    break
+                log.warning("VAE produced NaN in %s; decoding in float32", vae.dtype)
+                vae.to(torch.float32)
+    finally:
+        if vae.dtype != dtype:
+            vae.to(dtype)
     image = ((image[0].float().clamp(-1, 1) + 1) * 127.5).round().byte()
     return image.permute(1, 2, 0).cpu().numpy()

@@ -105,9 +105,8 @@ class PipelineCache:
         return pipe
 
     def _place(self, pipe) -> None:
-        """Put the pipeline on the device the way its memory tier asks."""
-        import torch
-
+        """Put the pipeline on the device the way its memory tier asks. (The VAE keeps the pipeline's
+        dtype: the pipeline encodes with it; inpaint.decode_latents upcasts for the decode alone.)"""
         dev, tier = self.device.device, self.device.tier
         if dev == "cuda" and tier == "sequential":
             pipe.enable_sequential_cpu_offload()
@@ -118,8 +117,6 @@ class PipelineCache:
         if tier in ("sequential", "offload", "low"):
             pipe.vae.enable_tiling()
             pipe.vae.enable_slicing()
-        if dev == "cuda" and getattr(pipe.vae.config, "force_upcast", False):
-            pipe.vae.to(torch.float32)  # SDXL's VAE overflows in fp16: decode in fp32
 
     # ---- LoRAs ---------------------------------------------------------------
 

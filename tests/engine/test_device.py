@@ -70,3 +70,28 @@ def test_memory_modes_map_to_tiers():
         None, "sequential", "offload", "low", "full"]
     with pytest.raises(UserError, match="memory mode"):
         dev.tier_for_mode("huge")
+
+
+def test_vae_decodes_upcast_and_keeps_its_dtype_for_the_next_encode(tiny_models):
+    """SDXL's VAE overflows in fp16: decode in fp32, then hand the pipeline back an fp16 VAE."""
+    from types import SimpleNamespace
+
+    from diffusers import AutoencoderKL
+
+    from app.engine.inpaint import decode_latents
+
+    vae = AutoencoderKL.from_pretrained(tiny_models / "inpaint" / "tiny-sd15-inpainting" / "vae").to(torch.float16)
+    assert vae.config.force_upcast
+    seen = []
+    real_decode = vae.decode
+
+    def spy(z, **kw):
+        seen.append((z.dtype, vae.dtype))
+        return real_decode(z, **kw)
+
+    vae.decode = spy
+    latents = torch.randn(1, 4, 8, 12, dtype=torch.float16)
+    image = decode_latents(SimpleNamespace(vae=vae), latents)
+    assert image.shape == (64, 96, 3) and image.dtype.name == "uint8"
+    assert seen == [(torch.float32, torch.float32)], "decoded once, in fp32"
+    assert vae.dtype == torch.float16, "back to the pipeline's dtype"
