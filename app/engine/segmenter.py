@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import time
 import weakref
@@ -131,10 +132,44 @@ class ContentKeys:
         return digest
 
 
+def disk_cache_budget() -> int:
+    """Bytes the on-disk embeddings of one SAM model may take: $ROOMSTAGER_SAM_CACHE_MB, default 2 GB
+    (about 500 photos with SAM 1, 125 with SAM 2)."""
+    try:
+        return int(float(os.environ.get("ROOMSTAGER_SAM_CACHE_MB", "2048")) * 2**20)
+    except ValueError:
+        return 2048 * 2**20
+
+
+def prune_cache(folder: Path, budget: int) -> int:
+    """Delete the least recently used embeddings until `folder` fits in `budget` bytes; returns how many."""
+    entries = []
+    for p in folder.glob("*.pt"):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        entries.append((st.st_mtime, st.st_size, p))
+    entries.sort()
+    total = sum(size for _, size, _ in entries)
+    removed = 0
+    for _, size, p in entries:
+        if total <= budget:
+            break
+        try:
+            p.unlink()
+        except OSError:
+            continue
+        total -= size
+        removed += 1
+    return removed
+
+
 class Segmenter:
     """`sam` is a backend (encode/decode/upscale), or a segment-anything `Sam`, wrapped in SamBackend."""
 
-    def __init__(self, sam, device: str, model_id: str, cache_dir: Path | None = None, memory_items: int = 6):
+    def __init__(self, sam, device: str, model_id: str, cache_dir: Path | None = None, memory_items: int = 6,
+                 cache_budget: int | None = None):
         import torch
 
         self.backend = sam if hasattr(sam, "encode") and hasattr(sam, "decode") else SamBackend(sam, device)
@@ -147,6 +182,7 @@ class Segmenter:
         self._lock = threading.Lock()
         self._torch = torch
         self.encodes = 0  # how many embeddings were computed (not served from a cache)
+        self.cache_budget = disk_cache_budget() if cache_budget is None else cache_budget
 
     # ---- embedding -----------------------------------------------------------
 
@@ -186,6 +222,7 @@ class Segmenter:
                             tuple(data.get("high_res", ())))
             if not self.backend.check(emb):
                 raise ValueError("not an embedding of this model")
+            os.utime(path)  # recently used: pruned last
             return emb
         except Exception as exc:  # a damaged cache entry is recomputed, never fatal
             log.warning("ignoring SAM cache entry %s: %s", path, exc)
@@ -204,6 +241,7 @@ class Segmenter:
                 data["high_res"] = [t.cpu() for t in emb.high_res]
             self._torch.save(data, tmp)
             tmp.replace(path)
+            prune_cache(path.parent, self.cache_budget)
         except OSError as exc:
             log.warning("could not write SAM cache %s: %s", path, exc)
 

@@ -100,3 +100,34 @@ def test_upscale_of_a_small_object_stays_in_its_window():
     # 6000/1024 photo px per frame px, 4 frame px per logit
     assert abs(xs.min() - 50 * 4 * 6000 / 1024) < 30 and abs(ys.min() - 100 * 4 * 4000 / 683) < 30
     assert mask.sum() == pytest.approx((10 * 4 * 6000 / 1024) * (10 * 4 * 4000 / 683), rel=0.1)
+
+
+def test_disk_cache_keeps_the_recently_used_within_its_budget(tiny_models, tmp_path, room):
+    import os
+    import time
+
+    from app.engine.sam_model import build_sam
+    from app.engine.segmenter import Segmenter
+    from app.engine.tiny import TINY_SAM_CONFIG
+
+    sam = build_sam(TINY_SAM_CONFIG)
+    probe = Segmenter(sam, "cpu", "budget-test", cache_dir=tmp_path, cache_budget=10**12)
+    photos = []
+    for i in range(3):
+        p = room.copy()
+        p[0, 0] = (i, i, i)
+        photos.append(p)
+    probe.embed(photos[0])
+    one = next(probe.cache_dir.glob("*.pt")).stat().st_size
+    seg = Segmenter(sam, "cpu", "budget-test", cache_dir=tmp_path, cache_budget=int(2.5 * one))
+    seg.embed(photos[1])
+    old = time.time() - 100
+    for f in seg.cache_dir.glob("*.pt"):
+        os.utime(f, (old, old))
+    fresh = Segmenter(sam, "cpu", "budget-test", cache_dir=tmp_path, cache_budget=int(2.5 * one))
+    assert fresh.embed(photos[0].copy())[1], "served from disk, and marked recently used"
+    fresh.embed(photos[2])  # a third entry: over budget, the least recently used (photo 1) goes
+    keys = {f.stem for f in seg.cache_dir.glob("*.pt")}
+    assert len(keys) == 2
+    assert fresh.embed(photos[0].copy())[1] and fresh.embed(photos[2].copy())[1]
+    assert not Segmenter(sam, "cpu", "budget-test", cache_dir=tmp_path).embed(photos[1].copy())[1]
