@@ -136,7 +136,7 @@ def _licence(d: dict) -> str:
 
 
 def run_list(args) -> int:
-    from app.engine.downloads import human_bytes
+    from app.engine.transfer import human_bytes
 
     catalog = _catalog(args.models)
     vram, gpu = (args.vram, "given") if args.vram is not None else detect_vram()
@@ -178,7 +178,7 @@ def run_list(args) -> int:
 
 def _with_cancel(fn):
     """Run fn(cancel_event) and turn Ctrl+C into a clean cancel that keeps partial downloads."""
-    from app.engine.downloads import DownloadCancelled
+    from app.engine.transfer import DownloadCancelled
 
     cancel = threading.Event()
     try:
@@ -189,7 +189,8 @@ def _with_cancel(fn):
 
 
 def run_download(args) -> int:
-    from app.engine.downloads import DownloadCancelled, human_bytes, install, plan
+    from app.engine.downloads import install, plan
+    from app.engine.transfer import DownloadCancelled, human_bytes
 
     catalog = _catalog(args.models, create=True)
     todo = plan(catalog, args.names)
@@ -203,7 +204,8 @@ def run_download(args) -> int:
         flagged = [m for m in todo if catalog.entry(m).commercial_use is False]
         for m in flagged:
             print(f"note: {m} has a NON-COMMERCIAL licence ({catalog.entry(m).license})", file=sys.stderr)
-    from app.engine.downloads import check_disk_space, partial_bytes
+    from app.engine.downloads import partial_bytes
+    from app.engine.transfer import check_disk_space
 
     check_disk_space(catalog.root, sum(max(0, (catalog.entry(m).size_bytes or 0) - partial_bytes(catalog, catalog.entry(m)))
                                        for m in todo), ", ".join(todo) or "nothing")

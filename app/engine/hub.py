@@ -11,7 +11,6 @@ name). The staging folder is moved into place only when everything checks out.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -21,16 +20,15 @@ import time
 from pathlib import Path
 
 from app.engine.catalog import Catalog, ModelEntry, is_inside, safe_relative
-from app.engine.downloads import (
+from app.engine.downloads import _write_manifest, local_name, match_files, ship_configs
+from app.engine.transfer import (
     ChecksumMismatch,
     DownloadCancelled,
+    Meter,
     ProgressFn,
-    _Meter,
-    _write_manifest,
     check_disk_space,
-    local_name,
-    match_files,
-    ship_configs,
+    copy_hashed,
+    sha256_file,
 )
 from app.errors import UserError
 
@@ -51,7 +49,7 @@ def install_from_hub(catalog: Catalog, entry: ModelEntry, dest: Path, stage: Pat
     revision = str(entry.info.get("revision") or "main")
     spec = list(entry.info.get("files") or DEFAULT_FILES)
     renames = dict(entry.info.get("rename") or {})
-    meter = _Meter(entry.name, entry.size_bytes, 0, progress, cancel)
+    meter = Meter(entry.name, entry.size_bytes, 0, progress, cancel)
 
     snapshot = cached_snapshot(repo, revision, hf_cache)
     if snapshot is not None:
@@ -100,7 +98,7 @@ def _check_names(entry: ModelEntry, chosen: list[str], renames: dict) -> None:
             raise UserError(f"'{entry.name}': refusing {f}: diffusion weights are only loaded from .safetensors")
 
 
-def _copy_from_cache(snapshot: Path, chosen: list[str], stage: Path, meter: _Meter) -> dict[str, str]:
+def _copy_from_cache(snapshot: Path, chosen: list[str], stage: Path, meter: Meter) -> dict[str, str]:
     hashes = {}
     meter.total = sum((snapshot / f).stat().st_size for f in chosen)
     for f in chosen:
@@ -109,24 +107,18 @@ def _copy_from_cache(snapshot: Path, chosen: list[str], stage: Path, meter: _Met
         target = stage / f
         target.parent.mkdir(parents=True, exist_ok=True)
         meter.file = f
-        h = hashlib.sha256()
         tmp = target.with_name(target.name + ".copy")
-        with open(real, "rb") as fin, open(tmp, "wb") as fout:
-            while chunk := fin.read(1 << 20):
-                meter.check()
-                fout.write(chunk)
-                h.update(chunk)
-                meter.add(len(chunk))
+        digest = copy_hashed(real, tmp, meter)
         blob = real.name
-        if _SHA256.match(blob) and h.hexdigest() != blob:  # LFS blobs are named by their SHA-256
+        if _SHA256.match(blob) and digest != blob:  # LFS blobs are named by their SHA-256
             tmp.unlink(missing_ok=True)
             raise ChecksumMismatch(f"{f} in the local hub cache is damaged (checksum mismatch); nothing was installed")
         os.replace(tmp, target)
-        hashes[f] = h.hexdigest()
+        hashes[f] = digest
     return hashes
 
 
-def _bar_class(meter: _Meter):
+def _bar_class(meter: Meter):
     from tqdm.auto import tqdm
 
     class Bar(tqdm):  # huggingface_hub reports bytes through a tqdm class: forward them, and cancel
@@ -204,11 +196,7 @@ def _verify_lfs(stage: Path, f: str) -> str | None:
         return None
     etag = lines[1].strip().strip('"') if len(lines) > 1 else ""
     if _SHA256.match(etag):
-        h = hashlib.sha256()
-        with open(stage / f, "rb") as fin:
-            while chunk := fin.read(1 << 20):
-                h.update(chunk)
-        if h.hexdigest() != etag:
+        if sha256_file(stage / f) != etag:
             (stage / f).unlink(missing_ok=True)
             meta.unlink(missing_ok=True)
             raise ChecksumMismatch(f"{f} does not match the hub's checksum; it was deleted and nothing was installed")
@@ -231,7 +219,7 @@ def _hub_error(entry: ModelEntry, repo: str, exc: Exception) -> UserError:
 
 
 def _finish(catalog: Catalog, entry: ModelEntry, dest: Path, stage: Path, chosen: list[str], renames: dict,
-            source: str, meter: _Meter, hashes: dict[str, str] | None = None) -> Path:
+            source: str, meter: Meter, hashes: dict[str, str] | None = None) -> Path:
     meter.emit(message="checking and installing")
     files: dict[str, str | None] = {}
     for f in chosen:
@@ -245,7 +233,7 @@ def _finish(catalog: Catalog, entry: ModelEntry, dest: Path, stage: Path, chosen
     manifest = {}
     for name in files:
         p = stage / name
-        manifest[name] = {"size": p.stat().st_size, "sha256": files.get(name) or _sha256(p)}
+        manifest[name] = {"size": p.stat().st_size, "sha256": files.get(name) or sha256_file(p)}
     single = entry.path.lower().endswith(FILE_SUFFIXES)
     if single and len(files) != 1:
         raise UserError(f"'{entry.name}': a single-file entry matched {len(files)} repository files")
@@ -269,11 +257,3 @@ def _finish(catalog: Catalog, entry: ModelEntry, dest: Path, stage: Path, chosen
     meter.done = sum(v["size"] for v in manifest.values())
     meter.emit()
     return dest
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()

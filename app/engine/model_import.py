@@ -13,7 +13,6 @@ is ever written into the other tool's folder.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 from app.engine import user_catalog
 from app.engine.catalog import ARCHES, Catalog, is_inside
 from app.engine.checkpoint_info import FileInfo, inspect_file
-from app.engine.downloads import ProgressFn, _Meter, check_disk_space
+from app.engine.transfer import Meter, ProgressFn, check_disk_space, copy_hashed
 from app.errors import UserError
 
 FOLDERS = {"inpaint": "checkpoints", "lora": "loras", "sam": "sam"}
@@ -223,23 +222,15 @@ def _unique_name(catalog: Catalog, base: str, role: str) -> str:
 def _copy(src: Path, dest: Path, name: str, progress: ProgressFn | None, cancel: threading.Event | None) -> str:
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
-    meter = _Meter(name, src.stat().st_size, 0, progress, cancel)
-    h = hashlib.sha256()
+    meter = Meter(name, src.stat().st_size, 0, progress, cancel)
     try:
-        with open(src, "rb") as fin, open(part, "wb") as fout:
-            while chunk := fin.read(1 << 20):
-                meter.check()
-                fout.write(chunk)
-                h.update(chunk)
-                meter.add(len(chunk))
-            fout.flush()
-            os.fsync(fout.fileno())
+        digest = copy_hashed(src, part, meter)
         os.replace(part, dest)
     except BaseException:
         part.unlink(missing_ok=True)
         raise
     meter.emit()
-    return h.hexdigest()
+    return digest
 
 
 def _pick_config(catalog: Catalog, info: FileInfo) -> str | None:

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from app.engine.catalog import Catalog, is_inside, safe_relative
 from app.engine.checkpoint_info import read_header
-from app.engine.downloads import ProgressFn, _Meter, partial_bytes, staging_dir
+from app.engine.downloads import partial_bytes, staging_dir
+from app.engine.transfer import Meter, ProgressFn
 from app.errors import UserError
 
 PICKLES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
@@ -26,7 +27,7 @@ DIFFUSION_ROLES = ("inpaint", "controlnet-depth", "controlnet-canny", "controlne
                    "lora", "config")
 
 
-def _hash(path: Path, meter: _Meter | None) -> str:
+def _hash(path: Path, meter: Meter | None) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
@@ -47,7 +48,7 @@ def verify(catalog: Catalog, name: str, *, progress: ProgressFn | None = None,
         return result
     path = entry.local(catalog.root)
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    meter = _Meter(name, sum(p.stat().st_size for p in files), 0, progress, cancel)
+    meter = Meter(name, sum(p.stat().st_size for p in files), 0, progress, cancel)
 
     # structure
     for p in files:

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.catalog import Catalog, default_models_dir
-from app.engine.downloads import DownloadCancelled, DownloadProgress, human_bytes
+from app.engine.transfer import DownloadCancelled, DownloadProgress, human_bytes
 from app.errors import UserError
 
 MODEL_COLUMNS = ("Model", "Role", "Base", "Size", "Licence", "Status")
@@ -264,7 +264,8 @@ class ModelsDialog(QDialog):
         return True
 
     def download(self, names: list[str]) -> bool:
-        from app.engine.downloads import check_disk_space, install, partial_bytes, plan
+        from app.engine.downloads import install, partial_bytes, plan
+        from app.engine.transfer import check_disk_space
 
         if not names:
             self.status.setText("Select a set or a model to download.")

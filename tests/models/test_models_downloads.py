@@ -8,9 +8,10 @@ import threading
 import pytest
 from models_helpers import sha256, write_catalog
 
-from app.engine import downloads
+from app.engine import transfer
 from app.engine.catalog import Catalog
-from app.engine.downloads import ChecksumMismatch, DownloadCancelled, fetch_url, install
+from app.engine.downloads import fetch_url, install
+from app.engine.transfer import ChecksumMismatch, DownloadCancelled
 from app.errors import UserError
 
 PAYLOAD = os.urandom(3 * 1024 * 1024 + 12345)
@@ -106,8 +107,8 @@ def test_checksum_mismatch_installs_nothing(tmp_path, file_server):
 def test_disk_space_is_checked_before_any_request(tmp_path, file_server, monkeypatch):
     file_server.add("/test.pth", PAYLOAD)
     catalog = _catalog(tmp_path / "m", file_server, size_gb=2.0)
-    real = downloads.shutil.disk_usage
-    monkeypatch.setattr(downloads.shutil, "disk_usage",
+    real = transfer.shutil.disk_usage
+    monkeypatch.setattr(transfer.shutil, "disk_usage",
                         lambda p: real(p)._replace(free=100 * 1024 * 1024))
     with pytest.raises(UserError, match="disk space"):
         install(catalog, "test-file")

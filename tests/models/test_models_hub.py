@@ -9,7 +9,8 @@ import pytest
 from models_helpers import make_hf_cache, write_catalog
 
 from app.engine.catalog import APP_CATALOG, CONFIGS_DIR, Catalog, is_config_folder
-from app.engine.downloads import ChecksumMismatch, install
+from app.engine.downloads import install
+from app.engine.transfer import ChecksumMismatch
 from app.errors import UserError
 
 REPO = "example-org/tiny-depth-hf"
@@ -231,7 +232,7 @@ def test_online_hub_download_cancel_keeps_staging(tmp_path, tiny_models, monkeyp
 
     import huggingface_hub
 
-    from app.engine.downloads import DownloadCancelled
+    from app.engine.transfer import DownloadCancelled
 
     hub = FakeHub(_depth_files(tiny_models))
     monkeypatch.setattr(huggingface_hub, "snapshot_download", hub.snapshot_download)
