@@ -66,3 +66,19 @@ def room():
 @pytest.fixture
 def room_mask():
     return sofa_mask()
+
+
+def room_like_depth(image, size=None):
+    """What a depth model sees in a room: a back wall, and a floor coming nearer towards the bottom."""
+    h, w = image.shape[:2] if size is None else (size[1], size[0])
+    rows = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None]
+    return np.tile(np.where(rows < 0.55, 0.2, 0.2 + 3.0 * (rows - 0.55) ** 2), (1, w)).astype(np.float32)
+
+
+@pytest.fixture
+def room_depth(monkeypatch):
+    """The tiny depth model is random and finds no floor: make it see a room, for staging-area tests."""
+    from app.engine.depth import DepthEstimator
+
+    monkeypatch.setattr(DepthEstimator, "predict",
+                        lambda self, image, size=None, key=None: room_like_depth(image, size))

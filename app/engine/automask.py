@@ -23,7 +23,6 @@ Rules
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from app.engine.automask_floor import staging_area_from
@@ -56,7 +55,6 @@ from app.engine.requests import MaskObject
 
 TARGETS = ("furniture", "floor", "structure")
 METHODS = ("auto", "detector", "semantic")
-AREA_SIDE = 768  # the depth-based floor is a coarse region: estimate it on a small copy
 
 
 def run_automask(request, ctx):
@@ -272,25 +270,11 @@ class _Job:
         return objects, seg
 
     def _depth_floor(self, band: float):
+        from app.engine.staging import depth_of_small_copy
         from app.imaging import guides
 
         H, W = self.photo.shape[:2]
-        s = min(1.0, AREA_SIDE / max(H, W))
-        small = cv2.resize(self.photo, (max(1, round(W * s)), max(1, round(H * s))), interpolation=cv2.INTER_AREA)
-        depth = self.ctx.models.depth(self.models, self.device).predict(small, key=self.key + ":area")
-        floor = guides.staging_area(depth, small, band=0.0)
-        if _is_half_frame_fallback(floor):
-            return np.zeros((H, W), bool), np.zeros((H, W), bool)
+        small, depth = depth_of_small_copy(self.photo, self.ctx, self.models, self.device, key=self.key + ":area")
+        floor = guides.staging_area(depth, small, band=0.0)  # empty when there is no floor: no guess
         area = guides.staging_area(depth, small, band=band) if band > 0 else floor
         return upscale_mask(floor, (H, W)), upscale_mask(area, (H, W))
-
-
-def _is_half_frame_fallback(area: np.ndarray) -> bool:
-    """guides.staging_area returns the lower half of the frame when it finds no floor: that is
-    not a floor, and an automatic mask never falls back to a guess."""
-    h = area.shape[0]
-    rows = area.all(axis=1)
-    if not (rows | ~area.any(axis=1)).all():
-        return False  # not made of whole rows
-    first = int(np.argmax(rows)) if rows.any() else h
-    return abs(first - h / 2) <= max(1, 0.01 * h)

@@ -14,12 +14,18 @@ from app.imaging import guides
 AREA_SIDE = 768  # the staging area is a coarse region: estimate it on a small copy
 
 
-def staging_area(photo: np.ndarray, ctx, models, device, key: str | None = None) -> np.ndarray:
-    """The floor and a band above it, at full photo size (bool)."""
+def depth_of_small_copy(photo: np.ndarray, ctx, models, device, key: str | None = None):
+    """(small copy, its depth): floor and staging area are coarse regions, estimated at <= 768 px."""
     h, w = photo.shape[:2]
     scale = min(1.0, AREA_SIDE / max(h, w))
     small = cv2.resize(photo, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-    depth = ctx.models.depth(models, device).predict(small, key=key)
+    return small, ctx.models.depth(models, device).predict(small, key=key)
+
+
+def staging_area(photo: np.ndarray, ctx, models, device, key: str | None = None) -> np.ndarray:
+    """The floor and a band above it, at full photo size (bool); empty when no floor is found."""
+    h, w = photo.shape[:2]
+    small, depth = depth_of_small_copy(photo, ctx, models, device, key)
     area = guides.staging_area(depth, small)
     return cv2.resize(area.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
 

@@ -98,7 +98,7 @@ def staging_area(depth: np.ndarray, image: np.ndarray | None = None, band: float
        below it (its lower hull), which bridges those occlusion notches;
     4. the area is every row from t(x) - band * (H - t(x)) down to the bottom edge,
        so objects standing on the floor fit, but never the top 15% (ceiling).
-    When no floor is found at all, the lower half of the frame is returned.
+    When no floor is found the mask is empty: callers say so rather than guess.
     The mask has the size of `image` when given (depth maps are often smaller than
     the photo), else of `depth`."""
     depth = np.asarray(depth, dtype=np.float32)
@@ -114,14 +114,12 @@ def staging_area(depth: np.ndarray, image: np.ndarray | None = None, band: float
 
     has = floor.any(axis=0)
     if not has.any():
-        top = np.full(w, h * 0.5, np.float32)
-        band = 0.0
-    else:
-        cols = np.flatnonzero(has).astype(np.float32)
-        tops = floor.argmax(axis=0)[has].astype(np.float32)
-        if tops.size >= 5:  # single-column spikes must not drive the hull
-            tops = cv2.medianBlur(tops.reshape(1, -1), 5).ravel()
-        top = _lower_hull(cols, tops, w)
+        return np.zeros((H, W), bool)
+    cols = np.flatnonzero(has).astype(np.float32)
+    tops = floor.argmax(axis=0)[has].astype(np.float32)
+    if tops.size >= 5:  # single-column spikes must not drive the hull
+        tops = cv2.medianBlur(tops.reshape(1, -1), 5).ravel()
+    top = _lower_hull(cols, tops, w)
     start = np.maximum(top - band * (h - top), CEILING * h)
     # Build the mask at full size from the per-column start rows (no blocky upsampling).
     start_full = cv2.resize(start.reshape(1, -1) / h, (W, 1), interpolation=cv2.INTER_LINEAR).ravel() * H

@@ -94,12 +94,22 @@ def test_failed_job_reports_and_worker_survives(engine, room):
     assert isinstance(events[-1], rq.Failed) and events[-1].user_error
 
 
-def test_stage_without_mask_uses_the_staging_area(engine, room):
+def test_stage_without_mask_uses_the_staging_area(engine, room, room_depth):
     result = stage(engine, room, None, steps=2)
     assert result.mask.any()
+    assert result.mask[-1].all(), "the floor at the bottom of the frame is staged"
     rows = np.flatnonzero(result.mask.any(axis=1))
     assert rows.min() > room.shape[0] * 0.15, "the staging area leaves the ceiling alone"
     assert np.array_equal(result.images[0][~result.mask], room[~result.mask])
+
+
+def test_stage_without_mask_and_no_floor_says_so(engine, room, monkeypatch):
+    from app.engine.depth import DepthEstimator
+
+    monkeypatch.setattr(DepthEstimator, "predict", lambda self, image, size=None, key=None:
+                        np.ones(image.shape[:2], np.float32))  # a flat wall: no floor anywhere
+    with pytest.raises(UserError, match="no floor was found"):
+        stage(engine, room, None, steps=1)
 
 
 def test_sdxl_layout_stages_too(engine, room, room_mask):

@@ -47,7 +47,7 @@ def test_staging_puts_results_in_the_panel_and_on_the_canvas(qtbot, window, room
     assert window.canvas.image.split_x is None
 
 
-def test_automatic_staging_area_defurnish_then_stage_chain(qtbot, window, room_file, room):
+def test_automatic_staging_area_defurnish_then_stage_chain(qtbot, window, room_file, room, room_depth):
     doc = open_photo(qtbot, window, room_file)
     setup_stage(window, variations=1, use_mask=False)
     assert window.build_stage_request().mask is None

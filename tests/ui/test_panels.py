@@ -96,7 +96,7 @@ def test_uncaught_errors_become_a_short_dialog_and_a_log_entry(qtbot, window, mo
     assert window.isVisible()
 
 
-def test_await_client_run_results_errors_and_cancel(qtbot, window, room_file):
+def test_await_client_run_results_errors_and_cancel(qtbot, window, room_file, room_depth):
     doc = open_photo(qtbot, window, room_file)
     fields = window.common_request_fields("tiny")
 
