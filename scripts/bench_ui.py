@@ -38,8 +38,7 @@ def main() -> int:
 
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, os.environ["ROOMSTAGER_DATA"])
-    from app.engine.logs import quiet_libraries
-
+    from app.engine import quiet_libraries
     quiet_libraries()
     from app.ui.application import make_app
     from app.ui.main_window import MainWindow

@@ -44,15 +44,13 @@ def sofa_mask(w: int = 960, h: int = 640) -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def tiny_models() -> Path:
-    from app.engine.tiny import ensure_tiny_models
-
+    from app.engine import ensure_tiny_models
     return ensure_tiny_models()
 
 
 @pytest.fixture(scope="session")
 def engine(tiny_models):
-    from app.engine.worker import Engine
-
+    from app.engine import Engine
     eng = Engine(models="tiny", device="cpu")
     yield eng
     eng.shutdown()
@@ -78,7 +76,7 @@ def room_like_depth(image, size=None):
 @pytest.fixture
 def room_depth(monkeypatch):
     """The tiny depth model is random and finds no floor: make it see a room, for staging-area tests."""
-    from app.engine.depth import DepthEstimator
+    from app.engine.vision.depth import DepthEstimator
 
     monkeypatch.setattr(DepthEstimator, "predict",
                         lambda self, image, size=None, key=None: room_like_depth(image, size))

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
-from app import __version__
-from app.engine.logs import quiet_libraries
+from app import __version__, settings
+from app.cli import bench, eval_cmd, generate, guides_cmd, models_cmd, segment_cmd
+from app.cli.common import option_name
+from app.engine import InvalidRequest, quiet_libraries
 from app.errors import JobCancelled, UserError
 
 COMMANDS = ("stage", "defurnish", "segment", "guides", "bench", "models", "eval-defurnish")
@@ -31,28 +32,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app.cli import bench, generate, guides_cmd, segment_cmd
-
     parser = _Parser(prog="main.py", description="RoomStager: virtual staging of room photos")
     parser.add_argument("--version", action="version", version=f"RoomStager {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    generate.register(sub)
-    segment_cmd.register(sub)
-    guides_cmd.register(sub)
-    bench.register(sub)
-    for optional in ("app.cli.models_cmd", "app.cli.eval_cmd"):
-        try:
-            module = __import__(optional, fromlist=["register"])
-        except ImportError:
-            continue
-        module.register(sub)
+    for command in (generate, segment_cmd, guides_cmd, bench, models_cmd, eval_cmd):
+        command.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv or bool(os.environ.get("ROOMSTAGER_DEBUG"))
+    debug = "--debug" in argv or settings.debug()
     argv = [a for a in argv if a != "--debug"]  # accepted anywhere on the line
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -63,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
             build_parser().print_help(sys.stderr)
             return 2
         return int(args.run(args) or 0)
+    except InvalidRequest as exc:  # the request's own check, worded with the option the user typed
+        print(f"error: {option_name(exc.field)} {exc.problem}", file=sys.stderr)
+        return 2
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

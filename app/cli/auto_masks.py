@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 
 from app.cli.common import Stopwatch, emit_json, engine_for, load_photo, run_job
-from app.engine import requests as rq
+from app.engine import AutoMaskRequest, AutoMaskResult
 from app.errors import UserError
+from app.imaging.io import write_mask
 
 AUTO_TARGETS = ("furniture", "floor", "structure")
 
@@ -47,19 +48,8 @@ def add_auto_options(p, with_target: bool) -> None:
                        help="--auto furniture: ring around the objects (default ~20 px at 1024 px, 0 = none)")
 
 
-def _check(args) -> None:
-    for name in ("box_threshold", "text_threshold"):
-        v = getattr(args, name)
-        if not 0.0 <= v <= 1.0:
-            raise UserError(f"--{name.replace('_', '-')} must be between 0 and 1 (got {v})")
-    if getattr(args, "margin", None) is not None and args.margin < 0:
-        raise UserError(f"--margin must be 0 or more (got {args.margin})")
-    if getattr(args, "band", 0.0) < 0:
-        raise UserError(f"--band must be 0 or more (got {args.band})")
-
-
-def auto_request(args, photo, target: str) -> rq.AutoMaskRequest:
-    return rq.AutoMaskRequest(
+def auto_request(args, photo, target: str) -> AutoMaskRequest:
+    return AutoMaskRequest(
         photo=photo.pixels, photo_path=str(photo.path), models=args.models, model_set=args.model_set,
         device=args.device, target=target, method=args.method, prompt=args.detect_prompt,
         box_threshold=args.box_threshold, text_threshold=args.text_threshold, margin_px=args.margin,
@@ -67,7 +57,7 @@ def auto_request(args, photo, target: str) -> rq.AutoMaskRequest:
     )
 
 
-def describe(result: rq.AutoMaskResult, stream=None) -> None:
+def describe(result: AutoMaskResult, stream=None) -> None:
     """A short table of what was found, on stderr."""
     stream = stream or sys.stderr
     if not result.objects:
@@ -80,9 +70,6 @@ def describe(result: rq.AutoMaskResult, stream=None) -> None:
 
 
 def run_auto_segment(args) -> int:
-    from app.imaging.io import write_mask
-
-    _check(args)
     if args.point or args.box:
         raise UserError("--auto makes the mask by itself: leave out --point and --box")
     clock = Stopwatch()
@@ -121,7 +108,6 @@ def run_auto_segment(args) -> int:
 def auto_furniture_mask(args, photo):
     """defurnish --auto: the furniture selection with its margin ring (clipped away from windows
     and doors). The caller passes it with margin_px=0: the ring is already in."""
-    _check(args)
     request = auto_request(args, photo, "furniture")
     engine = engine_for(args)
     try:

@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import statistics
 import sys
+import tempfile
 import time
+from pathlib import Path
 
+import cv2
 import numpy as np
+from PIL import Image
 
+from app import settings
 from app.cli.common import emit_json
+from app.engine import TINY_SAM_CONFIG, DefurnishRequest, Engine, Segmenter, StageRequest, build_sam
+from app.imaging import compose, guides, masks
+from app.imaging.fills import classical_fill
+from app.imaging.io import read_photo, write_photo
 
 
 def register(sub) -> None:
@@ -27,7 +36,6 @@ def register(sub) -> None:
 
 def synthetic_room(w: int, h: int, seed: int = 0) -> np.ndarray:
     """A room-like photo: wall, floor, a few boxes, fine noise (so JPEG and SAM see texture)."""
-    import cv2
 
     rng = np.random.default_rng(seed)
     img = np.empty((h, w, 3), np.uint8)
@@ -42,12 +50,9 @@ def synthetic_room(w: int, h: int, seed: int = 0) -> np.ndarray:
 
 
 def bench_sam(photo: np.ndarray, quick: bool, clicks: int) -> dict:
+    # heavy: loaded on first use, not when the app starts
     import torch
     from segment_anything import SamPredictor
-
-    from app.engine.sam_model import build_sam
-    from app.engine.segmenter import Segmenter
-    from app.engine.tiny import TINY_SAM_CONFIG
 
     torch.manual_seed(0)
     sam = build_sam(TINY_SAM_CONFIG if quick else "vit_b")
@@ -86,19 +91,17 @@ def bench_sam(photo: np.ndarray, quick: bool, clicks: int) -> dict:
 
 def bench_prepost(photo: np.ndarray) -> dict:
     """Everything a job does to a 24 MP photo apart from the model itself."""
-    from app.engine.inpaint import _prefill
-    from app.imaging import compose, guides, masks
 
     h, w = photo.shape[:2]
     mask = np.zeros((h, w), bool)
     mask[int(h * 0.45):int(h * 0.85), int(w * 0.3):int(w * 0.7)] = True  # ~16 % of the frame
     t0 = time.perf_counter()
     edit = masks.grow(mask, masks.scale_px(6, (w, h)))
-    edit = edit | masks.margin_ring(edit, masks.scale_px(20, (w, h)))
+    edit = edit | masks.margin_ring(edit, masks.scale_px(settings.MARGIN_AT_1024, (w, h)))
     plan = compose.plan_crop(edit, (w, h), native=512, multiple=8)
     crop = compose.extract(photo, plan)
     crop_mask = compose.extract_mask(edit, plan)
-    init = _prefill(crop, crop_mask, "telea")
+    init = classical_fill(crop, crop_mask, "telea")
     guides.canny(init)
     alpha = masks.feather(edit, masks.scale_px(10, (w, h)))
     generated = init[..., ::-1].copy()  # stands in for the model's output
@@ -110,12 +113,6 @@ def bench_prepost(photo: np.ndarray) -> dict:
 
 
 def bench_io(photo: np.ndarray, folder) -> dict:
-    from pathlib import Path
-
-    from PIL import Image
-
-    from app.imaging.io import read_photo, write_photo
-
     src = Path(folder) / "bench.jpg"
     Image.fromarray(photo).save(src, quality=95)
     t0 = time.perf_counter()
@@ -127,9 +124,6 @@ def bench_io(photo: np.ndarray, folder) -> dict:
 
 
 def bench_jobs() -> dict:
-    from app.engine.requests import StageRequest
-    from app.engine.worker import Engine
-
     photo = synthetic_room(1600, 1067, seed=2)
     mask = np.zeros(photo.shape[:2], bool)
     mask[600:950, 500:1100] = True
@@ -143,8 +137,6 @@ def bench_jobs() -> dict:
         engine.run(StageRequest(photo=photo, mask=mask, models="tiny", model_set="tiny", steps=4, seed=2,
                                 style="industrial"))
         second = time.perf_counter() - t0
-        from app.engine.requests import DefurnishRequest
-
         engine.run(DefurnishRequest(photo=photo, mask=mask, models="tiny", model_set="tiny", steps=4, seed=3))
         return {"tiny_stage_first_s": round(first, 3), "tiny_stage_s": round(second, 3),
                 "first_job_loads": loads_after_first,
@@ -154,8 +146,7 @@ def bench_jobs() -> dict:
 
 
 def run_bench(args) -> int:
-    import tempfile
-
+    # heavy: loaded on first use, not when the app starts
     import torch
 
     torch.set_grad_enabled(False)

@@ -7,8 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from app.engine import requests as rq
+from app.engine import Engine, Finished, Progress
 from app.errors import UserError
+from app.imaging.io import read_mask, read_photo
 
 
 def add_engine_options(p) -> None:
@@ -19,9 +20,17 @@ def add_engine_options(p) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object with the outputs and timings")
 
 
-def engine_for(args):
-    from app.engine.worker import Engine
+# Request fields whose option is not simply --field-name.
+_OPTIONS = {"margin_px": "--margin", "inpaint_scale": "--inpaint-control", "points": "--point/--box",
+            "box": "--box", "photo": "PHOTO", "prompt": "--prompt", "model_set": "--model-set"}
 
+
+def option_name(field: str) -> str:
+    """The command-line option that sets a request field (for messages)."""
+    return _OPTIONS.get(field, "--" + field.replace("_", "-"))
+
+
+def engine_for(args):
     return Engine(models=args.models, device=args.device)
 
 
@@ -35,7 +44,7 @@ class ProgressPrinter:
         self._last_message = None
 
     def __call__(self, event) -> None:
-        if isinstance(event, rq.Progress):
+        if isinstance(event, Progress):
             if event.total:
                 decile = int(10 * event.step / event.total)
                 if self.tty:
@@ -47,7 +56,7 @@ class ProgressPrinter:
                 self.stream.write(("\r" if self.tty else "") + event.message + "\n")
             self._last_message = event.message
             self.stream.flush()
-        elif isinstance(event, rq.Finished) and self.tty:
+        elif isinstance(event, Finished) and self.tty:
             self.stream.write("\n")
 
 
@@ -66,27 +75,13 @@ def run_job(engine, request):
         raise
 
 
-def max_pixels() -> int:
-    """The photo size limit: 120 MP unless $ROOMSTAGER_MAX_MEGAPIXELS says otherwise."""
-    import os
-
-    text = os.environ.get("ROOMSTAGER_MAX_MEGAPIXELS", "120")
-    try:
-        return int(float(text) * 1_000_000)
-    except ValueError:
-        raise UserError(f"ROOMSTAGER_MAX_MEGAPIXELS={text!r} is not a number") from None
-
-
 def load_photo(path: str):
-    from app.imaging.io import read_photo
-
-    return read_photo(Path(path), max_pixels=max_pixels())
+    return read_photo(Path(path))
 
 
 def load_mask(path: str | None, photo):
     if path is None:
         return None
-    from app.imaging.io import read_mask
 
     return read_mask(Path(path), photo.size)
 

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from app.cli.common import add_engine_options, emit_json, engine_for
+from app.engine import EvalSettings, evaluate, table
 from app.errors import UserError
 
 
@@ -49,14 +50,6 @@ def register(sub) -> None:
 
 
 def run_eval_command(args) -> int:
-    from app.engine.eval_defurnish import EvalSettings, evaluate, table
-
-    if args.steps < 1 or args.steps > 500:
-        raise UserError(f"--steps must be between 1 and 500 (got {args.steps})")
-    if not 0.0 < args.strength <= 1.0:
-        raise UserError(f"--strength must be in (0, 1] (got {args.strength})")
-    if args.margin is not None and args.margin < 0:
-        raise UserError(f"--margin must be 0 or more (got {args.margin})")
     out = Path(args.output)
     if out.suffix.lower() != ".json":
         raise UserError(f"{out}: the report is JSON; name it REPORT.json")

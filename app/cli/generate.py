@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 from app import __version__
+from app.cli.auto_masks import add_auto_options, auto_furniture_mask
 from app.cli.common import (
     Stopwatch,
     add_engine_options,
@@ -15,8 +17,9 @@ from app.cli.common import (
     output_paths,
     run_job,
 )
-from app.engine import requests as rq
+from app.engine import DefurnishRequest, StageRequest
 from app.errors import UserError
+from app.imaging.io import write_photo
 
 
 def _add_generation_options(p) -> None:
@@ -53,19 +56,9 @@ def register(sub) -> None:
     p.add_argument("--margin", type=int, default=None, metavar="PX", help="ring added around objects")
     p.add_argument("--prefill", default="telea", choices=["telea", "ns", "erase", "none"],
                    help="fill the hole before diffusion: classical (telea, ns), the catalog's erase model, none")
-    from app.cli.auto_masks import add_auto_options
 
     add_auto_options(p, with_target=False)
     p.set_defaults(run=run_defurnish_command)
-
-
-def _check(args) -> None:
-    if args.steps < 1 or args.steps > 500:
-        raise UserError(f"--steps must be between 1 and 500 (got {args.steps})")
-    if args.variations < 1 or args.variations > 16:
-        raise UserError(f"--variations must be between 1 and 16 (got {args.variations})")
-    if args.strength is not None and not 0.0 < args.strength <= 1.0:
-        raise UserError(f"--strength must be in (0, 1] (got {args.strength})")
 
 
 def _common(args, photo) -> dict:
@@ -81,32 +74,27 @@ def _common(args, photo) -> dict:
 
 
 def run_stage_command(args) -> int:
-    _check(args)
     clock = Stopwatch()
     photo = load_photo(args.photo)
-    request = rq.StageRequest(**_common(args, photo), mask=load_mask(args.mask, photo), style=args.style,
+    request = StageRequest(**_common(args, photo), mask=load_mask(args.mask, photo), style=args.style,
                               room=args.room, avoid=args.avoid, inpaint_scale=args.inpaint_control)
     return _run_and_write(args, photo, request, "staged", clock)
 
 
 def run_defurnish_command(args) -> int:
-    _check(args)
     if args.mask is None and not getattr(args, "auto", False):
         raise UserError("defurnish needs --mask MASK (white = remove)")
     clock = Stopwatch()
     photo = load_photo(args.photo)
-    mask, margin = load_mask(args.mask, photo), args.margin
-    if mask is None:  # --auto: the furniture found, with its margin ring already in (kept off windows, doors)
-        from app.cli.auto_masks import auto_furniture_mask
-
-        mask, margin = auto_furniture_mask(args, photo), 0
-    request = rq.DefurnishRequest(**_common(args, photo), mask=mask, margin_px=margin, prefill=args.prefill)
+    request = DefurnishRequest(**_common(args, photo), mask=load_mask(args.mask, photo), margin_px=args.margin,
+                               prefill=args.prefill)
+    if request.mask is None:  # --auto: the furniture found, with its margin ring already in (off windows, doors)
+        request.check_fields()  # the options are checked before the minutes the search may take
+        request = replace(request, mask=auto_furniture_mask(args, photo), margin_px=0)
     return _run_and_write(args, photo, request, "empty", clock)
 
 
 def _run_and_write(args, photo, request, tag: str, clock: Stopwatch) -> int:
-    from app.imaging.io import write_photo
-
     targets = output_paths(args.output, photo.path, request.variations, tag)
     for t in targets:  # refuse before spending minutes on the job
         if t.resolve() == photo.path.resolve():

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from app.cli.common import Stopwatch, add_engine_options, emit_json, engine_for, load_photo, run_job
-from app.engine import requests as rq
+from app.engine import GuidesRequest
+from app.imaging.io import write_mask, write_photo
 
 
 def register(sub) -> None:
@@ -19,11 +22,9 @@ def register(sub) -> None:
 
 
 def run_guides_command(args) -> int:
-    from app.imaging.io import write_mask, write_photo
-
     clock = Stopwatch()
     photo = load_photo(args.photo)
-    request = rq.GuidesRequest(photo=photo.pixels, photo_path=str(photo.path), models=args.models,
+    request = GuidesRequest(photo=photo.pixels, photo_path=str(photo.path), models=args.models,
                                model_set=args.model_set, device=args.device,
                                canny_low=args.canny_low, canny_high=args.canny_high)
     engine = engine_for(args)
@@ -32,7 +33,6 @@ def run_guides_command(args) -> int:
     finally:
         engine.shutdown()
     out = Path(args.output)
-    import numpy as np
 
     written = [
         write_photo(out / "canny.png", np.dstack([result.canny] * 3), sidecar=False, protect=[photo.path]),

@@ -20,6 +20,20 @@ import threading
 from pathlib import Path
 
 from app.cli.common import emit_json
+from app.engine import (
+    Catalog,
+    DownloadCancelled,
+    check_space_for,
+    default_models_dir,
+    ensure_tiny_models,
+    human_bytes,
+    import_path,
+    install,
+    pick_device,
+    plan,
+    remove,
+    verify,
+)
 from app.errors import UserError
 
 
@@ -79,11 +93,7 @@ def _usage(p) -> int:
 
 
 def _catalog(spec: str, create: bool = False):
-    from app.engine.catalog import Catalog, default_models_dir
-
     if spec == "tiny":
-        from app.engine.tiny import ensure_tiny_models
-
         return Catalog.load(ensure_tiny_models())
     root = default_models_dir() if spec in (None, "auto") else Path(spec).expanduser()
     if not root.is_dir():
@@ -96,8 +106,6 @@ def _catalog(spec: str, create: bool = False):
 def detect_vram() -> tuple[float | None, str]:
     """(VRAM in GB or None for no usable GPU, the device's name). Never raises."""
     try:
-        from app.engine.device import pick_device
-
         info = pick_device(None)
         return info.vram_gb, info.name
     except Exception:  # noqa: BLE001 - a broken torch must not break `models list`
@@ -136,8 +144,6 @@ def _licence(d: dict) -> str:
 
 
 def run_list(args) -> int:
-    from app.engine.transfer import human_bytes
-
     catalog = _catalog(args.models)
     vram, gpu = (args.vram, "given") if args.vram is not None else detect_vram()
     recommended = catalog.recommend_set(vram)
@@ -178,8 +184,6 @@ def run_list(args) -> int:
 
 def _with_cancel(fn):
     """Run fn(cancel_event) and turn Ctrl+C into a clean cancel that keeps partial downloads."""
-    from app.engine.transfer import DownloadCancelled
-
     cancel = threading.Event()
     try:
         return fn(cancel)
@@ -189,9 +193,6 @@ def _with_cancel(fn):
 
 
 def run_download(args) -> int:
-    from app.engine.downloads import install, plan
-    from app.engine.transfer import DownloadCancelled, human_bytes
-
     catalog = _catalog(args.models, create=True)
     todo = plan(catalog, args.names)
     printer = _Printer()
@@ -204,11 +205,7 @@ def run_download(args) -> int:
         flagged = [m for m in todo if catalog.entry(m).commercial_use is False]
         for m in flagged:
             print(f"note: {m} has a NON-COMMERCIAL licence ({catalog.entry(m).license})", file=sys.stderr)
-    from app.engine.downloads import partial_bytes
-    from app.engine.transfer import check_disk_space
-
-    check_disk_space(catalog.root, sum(max(0, (catalog.entry(m).size_bytes or 0) - partial_bytes(catalog, catalog.entry(m)))
-                                       for m in todo), ", ".join(todo) or "nothing")
+    check_space_for(catalog, todo)
 
     def work(cancel):
         for m in todo:
@@ -242,8 +239,6 @@ def run_download(args) -> int:
 
 
 def run_import(args) -> int:
-    from app.engine.model_import import import_path
-
     catalog = _catalog(args.models, create=True)
     printer = _Printer()
     try:
@@ -275,8 +270,6 @@ def run_import(args) -> int:
 
 
 def run_verify(args) -> int:
-    from app.engine.model_store import verify
-
     catalog = _catalog(args.models)
     names: list[str] = []
     for n in args.names or [n for n in catalog.entries if catalog.is_installed(n)]:
@@ -305,8 +298,6 @@ def run_verify(args) -> int:
 
 
 def run_remove(args) -> int:
-    from app.engine.model_store import remove
-
     catalog = _catalog(args.models)
     results = [remove(catalog, n) for n in args.names]
     if args.json:

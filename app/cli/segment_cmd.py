@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from app.cli.auto_masks import (
+    add_auto_options,
+    run_auto_segment,  # automatic masks (furniture, floor, structure)
+)
 from app.cli.common import Stopwatch, add_engine_options, emit_json, engine_for, load_photo, run_job
-from app.engine import requests as rq
+from app.engine import SegmentRequest
 from app.errors import UserError
+from app.imaging.io import write_mask
 
 
 def parse_point(text: str) -> tuple[float, float, bool]:
@@ -26,8 +31,6 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
         x0, y0, x1, y1 = (float(v) for v in text.split(","))
     except ValueError:
         raise UserError(f"--box {text}: expected X0,Y0,X1,Y1") from None
-    if x1 <= x0 or y1 <= y0:
-        raise UserError(f"--box {text}: X1 and Y1 must be larger than X0 and Y0")
     return x0, y0, x1, y1
 
 
@@ -38,7 +41,6 @@ def register(sub) -> None:
     p.add_argument("--box", default=None, metavar="X0,Y0,X1,Y1")
     p.add_argument("--mask-index", type=int, default=None, metavar="I", help="pick SAM's candidate 0-2")
     p.add_argument("-o", "--output", required=True, metavar="MASK.png")
-    from app.cli.auto_masks import add_auto_options
 
     add_auto_options(p, with_target=True)
     add_engine_options(p)
@@ -46,19 +48,14 @@ def register(sub) -> None:
 
 
 def run_segment_command(args) -> int:
-    from app.imaging.io import write_mask
-
     points = [parse_point(p) for p in args.point]
     box = parse_box(args.box) if args.box else None
     if getattr(args, "auto", None):
-        from app.cli.auto_masks import run_auto_segment  # automatic masks (furniture, floor, structure)
 
         return run_auto_segment(args)
-    if not points and box is None:
-        raise UserError("segment needs at least one --point or a --box")
     clock = Stopwatch()
     photo = load_photo(args.photo)
-    request = rq.SegmentRequest(photo=photo.pixels, photo_path=str(photo.path), models=args.models,
+    request = SegmentRequest(photo=photo.pixels, photo_path=str(photo.path), models=args.models,
                                 model_set=args.model_set, device=args.device, points=points, box=box,
                                 mask_index=args.mask_index)
     engine = engine_for(args)

@@ -1,9 +1,14 @@
-"""The one seam between the engine and its callers: a request per job, events out.
+"""The one seam between the engine and its callers: a request per job.
 
 Everything that changes a result lives in the request, so a result can be
 reproduced from the request stored beside it (`Request.to_dict`). Arrays are
 photo-sized numpy arrays in upright-photo pixels: photos are HxWx3 uint8 RGB,
 masks are HxW bool (True = edit).
+
+Every request checks itself with `validate()` before it is queued (the engine's
+`submit` calls it), so a job never fails after minutes of work for a reason that
+was known at the start. The checks are split in two: `check_fields()` (numbers,
+choices, names: no pixels needed) and `check_inputs()` (the photo and mask).
 """
 
 from __future__ import annotations
@@ -11,9 +16,37 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, ClassVar
 
 import numpy as np
+
+import app.engine.checks as checks
+from app import presets
+
+SEED_LIMIT = 2**32  # seeds (and seed + variation) wrap here
+
+
+class JobKind(StrEnum):
+    """Every kind of job the engine runs. The values are what project files and sidecars store."""
+
+    STAGE = "stage"
+    DEFURNISH = "defurnish"
+    SEGMENT = "segment"
+    EMBED = "embed"
+    GUIDES = "guides"
+    AUTOMASK = "automask"
+
+    @property
+    def generates(self) -> bool:
+        """Jobs that make new pictures (results to compare, apply and export)."""
+        return self in (JobKind.STAGE, JobKind.DEFURNISH)
+
+
+PREFILLS = ("telea", "ns", "erase", "none")
+AUTOMASK_TARGETS = ("furniture", "floor", "structure")
+AUTOMASK_METHODS = ("auto", "detector", "semantic")
+DEVICES = ("cpu", "cuda", "mps")
 
 
 def array_digest(array: np.ndarray) -> str:
@@ -45,13 +78,35 @@ class Request:
     model_set: str | None = None  # "standard", "high", ...; None picks one for the device
     device: str | None = None  # "cpu", "cuda", "mps"; None picks the best available
 
-    kind = "request"
+    kind: ClassVar[JobKind]
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"kind": self.kind}
+        out = {"kind": str(self.kind)}
         for f in dataclasses.fields(self):
             out[f.name] = _jsonable(getattr(self, f.name))
         return out
+
+    # ---- checks -----------------------------------------------------------------
+
+    def validate(self) -> None:
+        """Raise `InvalidRequest` (a UserError naming the field) when the job cannot run as asked."""
+        self.check_fields()
+        self.check_inputs()
+
+    def check_fields(self) -> None:
+        checks.text(self, "models", allow_empty=False)
+        if self.model_set is not None:
+            checks.text(self, "model_set", allow_empty=False)
+        if self.device is not None and self.device not in DEVICES and not str(self.device).startswith("cuda:"):
+            checks.fail("device", f"must be one of {', '.join(DEVICES)} (got {self.device!r})")
+
+    def check_inputs(self) -> None:
+        checks.photo(self.photo)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(w, h) of the photo."""
+        return int(self.photo.shape[1]), int(self.photo.shape[0])
 
 
 @dataclass(kw_only=True)
@@ -74,6 +129,29 @@ class GenerationRequest(Request):
     canny_scale: float = 0.5
     color_match: bool = True
 
+    def check_fields(self) -> None:
+        super().check_fields()
+        checks.text(self, "prompt")
+        checks.text(self, "negative")
+        checks.integer(self, "steps", 1, 500)
+        checks.number(self, "guidance", 0.0, 50.0)
+        checks.number(self, "strength", 0.0, 1.0, low_open=True)
+        if self.seed is not None:
+            checks.integer(self, "seed", 0, SEED_LIMIT - 1)
+        checks.integer(self, "variations", 1, 16)
+        for name in ("grow_px", "feather_px"):
+            if getattr(self, name) is not None:
+                checks.integer(self, name, 0, 10_000)
+        checks.canny(self)
+        checks.number(self, "depth_scale", 0.0, 2.0)
+        checks.number(self, "canny_scale", 0.0, 2.0)
+        checks.boolean(self, "color_match")
+
+    def check_inputs(self) -> None:
+        super().check_inputs()
+        if self.mask is not None:
+            checks.mask(self.mask, self.photo)
+
 
 @dataclass(kw_only=True)
 class StageRequest(GenerationRequest):
@@ -86,24 +164,49 @@ class StageRequest(GenerationRequest):
     lora: str | None = None
     lora_scale: float = 0.8
 
-    kind = "stage"
+    kind = JobKind.STAGE
+
+    def check_fields(self) -> None:
+        super().check_fields()
+        checks.choice_from(self, "style", presets.style)
+        checks.choice_from(self, "room", presets.room)
+        checks.texts(self, "avoid")
+        checks.number(self, "inpaint_scale", 0.0, 2.0)
+        checks.lora(self)
+
+    def check_inputs(self) -> None:
+        super().check_inputs()
+        if self.mask is not None and not self.mask.any():
+            checks.fail("mask", "is empty: select the area to furnish")
 
 
 @dataclass(kw_only=True)
 class DefurnishRequest(GenerationRequest):
     """Remove what the mask covers and leave an empty room."""
 
-    margin_px: int | None = None  # ring added around objects; None scales ~20 px at 1024
+    margin_px: int | None = None  # ring added around objects; None scales settings.MARGIN_AT_1024
     # Below 1.0 the pre-filled hole seeds the sampler, so the model starts from an empty room
     # rather than from noise where furniture stood.
     strength: float = 0.95
-    prefill: str = "telea"  # classical fill of the hole before diffusion: "telea", "ns", "none"
+    prefill: str = "telea"  # classical fill of the hole before diffusion: "telea", "ns", "erase", "none"
     depth_scale: float = 0.3
     canny_scale: float = 0.6
     lora: str | None = None  # optional de-furnishing LoRA (.safetensors)
     lora_scale: float = 0.8
 
-    kind = "defurnish"
+    kind = JobKind.DEFURNISH
+
+    def check_fields(self) -> None:
+        super().check_fields()
+        if self.margin_px is not None:
+            checks.integer(self, "margin_px", 0, 10_000)
+        checks.choice(self, "prefill", PREFILLS)
+        checks.lora(self)
+
+    def check_inputs(self) -> None:
+        super().check_inputs()
+        if self.mask is None or not self.mask.any():
+            checks.fail("mask", "is empty: de-furnishing needs a mask of the objects to remove")
 
 
 @dataclass(kw_only=True)
@@ -115,14 +218,28 @@ class SegmentRequest(Request):
     multimask: bool = True  # ask SAM for 3 candidates and return the best-scored
     mask_index: int | None = None  # pick a candidate explicitly
 
-    kind = "segment"
+    kind = JobKind.SEGMENT
+
+    def check_fields(self) -> None:
+        super().check_fields()
+        if not self.points and self.box is None:
+            checks.fail("points", "are missing: give at least one point or a box")
+        checks.boolean(self, "multimask")
+        if self.mask_index is not None:
+            checks.integer(self, "mask_index", 0, 2)
+
+    def check_inputs(self) -> None:
+        super().check_inputs()
+        checks.points(self.points, self.size)
+        if self.box is not None:
+            checks.box(self.box, self.size)
 
 
 @dataclass(kw_only=True)
 class EmbedRequest(Request):
     """Compute (or fetch from cache) the SAM embedding of a photo ahead of clicks."""
 
-    kind = "embed"
+    kind = JobKind.EMBED
 
 
 @dataclass(kw_only=True)
@@ -132,7 +249,11 @@ class GuidesRequest(Request):
     canny_low: int = 100
     canny_high: int = 200
 
-    kind = "guides"
+    kind = JobKind.GUIDES
+
+    def check_fields(self) -> None:
+        super().check_fields()
+        checks.canny(self)
 
 
 @dataclass(kw_only=True)
@@ -151,146 +272,30 @@ class AutoMaskRequest(Request):
     band: float = 0.35  # floor: band above the floor (fraction of the floor's height in the frame); 0 = floor only
     exclude: list[str] = field(default_factory=list)  # labels never selected by default ("rug", "painting")
 
-    kind = "automask"
+    kind = JobKind.AUTOMASK
+
+    def check_fields(self) -> None:
+        super().check_fields()
+        checks.choice(self, "target", AUTOMASK_TARGETS)
+        checks.choice(self, "method", AUTOMASK_METHODS)
+        checks.text(self, "prompt")
+        checks.number(self, "box_threshold", 0.0, 1.0)
+        checks.number(self, "text_threshold", 0.0, 1.0)
+        if self.margin_px is not None:
+            checks.integer(self, "margin_px", 0, 10_000)
+        checks.number(self, "band", 0.0, 1.0)
+        checks.texts(self, "exclude")
 
 
-AnyRequest = StageRequest | DefurnishRequest | SegmentRequest | EmbedRequest | GuidesRequest | AutoMaskRequest
+REQUEST_TYPES: dict[JobKind, type[Request]] = {
+    cls.kind: cls for cls in (StageRequest, DefurnishRequest, SegmentRequest, EmbedRequest, GuidesRequest,
+                              AutoMaskRequest)
+}
 
 
-# ---- results ---------------------------------------------------------------------
-
-
-@dataclass
-class GenerationResult:
-    images: list[np.ndarray]  # full-resolution RGB uint8, one per variation
-    seeds: list[int]
-    request: GenerationRequest
-    mask: np.ndarray  # the final (grown) edit mask, bool, photo-sized
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class SegmentResult:
-    mask: np.ndarray  # bool, photo-sized
-    scores: list[float]
-    chosen: int
-    low_res_logits: np.ndarray | None = field(default=None, repr=False)
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class EmbedResult:
-    key: str
-    cached: bool
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class GuidesResult:
-    canny: np.ndarray  # HxW uint8
-    depth: np.ndarray  # HxW uint8, near = bright
-    staging_area: np.ndarray  # HxW bool
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(eq=False)
-class MaskObject:
-    """One automatically found object. The mask is stored as its box and the crop inside it,
-    so forty objects on a 24 MP photo cost megabytes, not gigabytes; `.mask` expands it."""
-
-    label: str
-    score: float
-    box: tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive) in photo pixels
-    crop: np.ndarray = field(repr=False)  # bool, the mask inside `box`
-    shape: tuple[int, int]  # (h, w) of the photo
-    category: str = "furniture"  # "furniture", "other" (listed, not selected), "structure", "floor"
-    source: str = "detector"  # "detector", "semantic", "both", "depth"
-    selected: bool = True  # part of the default selection
-    note: str = ""  # e.g. "fitted?" for a cabinet touching a countertop
-
-    @property
-    def mask(self) -> np.ndarray:
-        out = np.zeros(self.shape, bool)
-        x0, y0, x1, y1 = self.box
-        out[y0:y1, x0:x1] = self.crop
-        return out
-
-    @property
-    def area(self) -> int:
-        return int(self.crop.sum())
-
-    @classmethod
-    def from_crop(cls, label, score, box, crop, shape, **kw) -> MaskObject | None:
-        """Tightens the box to the crop's pixels; None when the crop is empty."""
-        ys, xs = np.nonzero(crop)
-        if len(xs) == 0:
-            return None
-        x0, y0 = int(box[0]), int(box[1])
-        bx0, bx1, by0, by1 = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
-        tight = np.ascontiguousarray(crop[by0:by1, bx0:bx1], dtype=bool)
-        return cls(str(label), float(score), (x0 + bx0, y0 + by0, x0 + bx1, y0 + by1), tight,
-                   (int(shape[0]), int(shape[1])), **kw)
-
-    @classmethod
-    def from_mask(cls, label, score, mask, **kw) -> MaskObject | None:
-        m = np.asarray(mask, bool)
-        return cls.from_crop(label, score, (0, 0), m, m.shape[:2], **kw)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "score": round(float(self.score), 4), "box": list(self.box),
-                "area": self.area, "category": self.category, "source": self.source,
-                "selected": self.selected, "note": self.note}
-
-
-@dataclass
-class AutoMaskResult:
-    target: str
-    objects: list[MaskObject]  # best first; toggle `selected` and re-combine with engine.automask_objects.combine
-    mask: np.ndarray  # bool, photo-sized: the default selection (+ margin ring for furniture)
-    margin_px: int = 0  # the ring included in `mask`
-    message: str = ""  # set when nothing was found: then `mask` is empty, never the whole photo
-    protected: np.ndarray | None = field(default=None, repr=False)  # hard structure the ring never covers
-    models: list[str] = field(default_factory=list)  # which models ran
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def found(self) -> bool:
-        return bool(self.objects)
-
-
-# ---- events ----------------------------------------------------------------------
-
-
-@dataclass
-class Event:
-    job_id: int
-
-
-@dataclass
-class Started(Event):
-    request: Any
-
-
-@dataclass
-class Progress(Event):
-    step: int
-    total: int
-    message: str = ""
-    preview: np.ndarray | None = field(default=None, repr=False)  # small RGB uint8 of the crop
-    box: tuple[int, int, int, int] | None = None  # where the preview sits in the photo (x0, y0, x1, y1)
-
-
-@dataclass
-class Finished(Event):
-    result: Any
-
-
-@dataclass
-class Failed(Event):
-    message: str
-    user_error: bool = False  # bad input or missing model, as opposed to a bug
-
-
-@dataclass
-class Cancelled(Event):
-    pass
+def request_type(kind: str) -> type[Request]:
+    """The request class of a stored job kind ("stage", ...); InvalidRequest for an unknown one."""
+    try:
+        return REQUEST_TYPES[JobKind(kind)]
+    except ValueError:
+        checks.fail("kind", f"is not a known job ({kind!r}; known: {', '.join(k.value for k in JobKind)})")

@@ -17,17 +17,17 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
 
-from app.engine import requests as rq
+from app.engine.events import Cancelled, Event, Failed, Finished, Progress, Started
+from app.engine.jobs import PRIORITY, handler_for
+from app.engine.requests import Request
+from app.engine.runtime.manager import ModelManager
+from app.engine.tiny.models import ensure_tiny_models
 from app.errors import JobCancelled, UserError
 
 log = logging.getLogger(__name__)
 
-EventSink = Callable[[rq.Event], None]
-
-# Lower runs first. Clicks must not wait behind queued generations.
-_PRIORITY = {"segment": 0, "embed": 1, "guides": 1, "automask": 1, "stage": 5, "defurnish": 5}
+EventSink = Callable[[Event], None]
 
 
 class JobContext:
@@ -44,7 +44,7 @@ class JobContext:
 
     def progress(self, step: int, total: int, message: str = "", preview=None) -> None:
         self.check_cancel()
-        self.job.emit(rq.Progress(self.job.id, step, total, message, preview, self.box))
+        self.job.emit(Progress(self.job.id, step, total, message, preview, self.box))
 
     def check_cancel(self) -> None:
         if self.job.cancel_event.is_set():
@@ -54,7 +54,7 @@ class JobContext:
 @dataclass(eq=False)
 class Job:
     id: int
-    request: Any
+    request: Request
     sink: EventSink | None
     future: Future = field(default_factory=Future)
     cancel_event: threading.Event = field(default_factory=threading.Event)
@@ -62,7 +62,7 @@ class Job:
     def cancel(self) -> None:
         self.cancel_event.set()
 
-    def emit(self, event: rq.Event) -> None:
+    def emit(self, event: Event) -> None:
         if self.sink is not None:
             try:
                 self.sink(event)
@@ -75,9 +75,8 @@ class Engine:
 
     def __init__(self, models: str | None = None, device: str | None = None, memory_mode: str | None = None,
                  preload: bool = False):
-        from app.engine.manager import ModelManager
-
-        self.models = ModelManager(models=models, device=device, memory_mode=memory_mode)
+        self.models = ModelManager(models=models, device=device, memory_mode=memory_mode,
+                                   sources={"tiny": ensure_tiny_models})
         self._preload = preload
         self._queue: queue.PriorityQueue = queue.PriorityQueue()
         self._ids = itertools.count(1)
@@ -88,14 +87,17 @@ class Engine:
 
     # ---- public --------------------------------------------------------------
 
-    def submit(self, request: Any, sink: EventSink | None = None) -> Job:
+    def submit(self, request: Request, sink: EventSink | None = None) -> Job:
+        """Check the request (InvalidRequest, before anything is queued), then queue it."""
+        handler_for(request)  # an unknown request type is refused here too
+        request.validate()
         job = Job(next(self._ids), request, sink)
         with self._lock:
             self._jobs[job.id] = job
-        self._queue.put((_PRIORITY.get(request.kind, 5), job.id, job))
+        self._queue.put((PRIORITY[request.kind], job.id, job))
         return job
 
-    def run(self, request: Any, sink: EventSink | None = None, timeout: float | None = None):
+    def run(self, request: Request, sink: EventSink | None = None, timeout: float | None = None):
         """Submit and wait. Raises UserError, JobCancelled or the job's own error."""
         return self.submit(request, sink).future.result(timeout)
 
@@ -106,10 +108,6 @@ class Engine:
         for job in jobs:
             if job is not None:
                 job.cancel()
-
-    def pending(self) -> list[Job]:
-        with self._lock:
-            return sorted(self._jobs.values(), key=lambda j: j.id)
 
     def shutdown(self, wait: bool = True) -> None:
         self.cancel()
@@ -131,32 +129,30 @@ class Engine:
                 self._jobs.pop(job.id, None)
 
     def _execute(self, job: Job) -> None:
-        from app.engine.handlers import handler_for
-
         if job.cancel_event.is_set():
-            job.emit(rq.Cancelled(job.id))
+            job.emit(Cancelled(job.id))
             job.future.set_exception(JobCancelled())
             return
-        job.emit(rq.Started(job.id, job.request))
+        job.emit(Started(job.id, job.request))
         started = time.perf_counter()
         try:
             result = handler_for(job.request)(job.request, JobContext(job, self))
         except JobCancelled as exc:
-            job.emit(rq.Cancelled(job.id))
+            job.emit(Cancelled(job.id))
             job.future.set_exception(exc)
         except UserError as exc:
-            job.emit(rq.Failed(job.id, str(exc), user_error=True))
+            job.emit(Failed(job.id, str(exc), user_error=True))
             job.future.set_exception(exc)
         except Exception as exc:  # report, keep the worker alive for the next job
             message = self.models.explain_failure(exc)
             log.error("job %s failed: %s\n%s", job.id, message, traceback.format_exc())
-            job.emit(rq.Failed(job.id, message))
+            job.emit(Failed(job.id, message))
             job.future.set_exception(exc)
         else:
             timings = getattr(result, "timings", None)
             if isinstance(timings, dict):
                 timings.setdefault("total_s", time.perf_counter() - started)
-            job.emit(rq.Finished(job.id, result))
+            job.emit(Finished(job.id, result))
             job.future.set_result(result)
 
 

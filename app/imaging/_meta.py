@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from xml.etree import ElementTree
 from xml.sax.saxutils import quoteattr
 
 from PIL import ExifTags, Image
@@ -97,8 +98,6 @@ def xmp_packet(text: str) -> bytes:
 
 
 def _from_xmp(xmp: bytes | str) -> str | None:
-    from xml.etree import ElementTree
-
     if isinstance(xmp, bytes):
         xmp = xmp.decode("utf-8", "replace")
     try:

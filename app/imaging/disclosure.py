@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -92,7 +93,6 @@ def before_after(
     (default 0.5% of the width, at least 2). split=0..1: one image, `before` left of
     that fraction of the width and `after` right of it, with a white line there.
     `before` is resized to `after`'s size if they differ."""
-    import cv2
 
     a = np.asarray(after, dtype=np.uint8)
     b = np.asarray(before, dtype=np.uint8)

@@ -8,6 +8,7 @@ names the file; Pillow's own exceptions never reach the caller."""
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import warnings
 from collections.abc import Iterable, Iterator
@@ -19,6 +20,7 @@ import cv2
 import numpy as np
 from PIL import ExifTags, Image, PngImagePlugin, UnidentifiedImageError
 
+from app import settings
 from app.errors import UserError
 
 from . import _files, _meta, _pixels
@@ -60,6 +62,7 @@ def _register_heif() -> None:
     if not _heif_registered:
         _heif_registered = True
         try:
+            # heavy: loaded on first use, not when the app starts
             import pillow_heif
 
             pillow_heif.register_heif_opener()
@@ -139,10 +142,11 @@ def _open(path: Path, max_pixels: int | None, expect: tuple[int, int] | None = N
         yield img
 
 
-def read_photo(path: str | Path, max_pixels: int = 120_000_000) -> Photo:
-    """Read a photo as upright RGB uint8; PhotoError (naming the file) for anything unusable."""
+def read_photo(path: str | Path, max_pixels: int | None = None) -> Photo:
+    """Read a photo as upright RGB uint8; PhotoError (naming the file) for anything unusable.
+    `max_pixels` defaults to the app's limit (settings.max_pixels)."""
     path = Path(path)
-    with _open(path, max_pixels) as img:
+    with _open(path, settings.max_pixels() if max_pixels is None else max_pixels) as img:
         orientation = img.info.pop("_orientation")
         fmt, mode = img.format or "", img.mode
         exif = _meta.clean_exif(img)
@@ -290,7 +294,6 @@ def write_mask(path: str | Path, mask: np.ndarray) -> Path:
 
 def read_metadata(path: str | Path) -> dict | None:
     """The request that write_photo stored inside `path` (None when there is none)."""
-    import json
 
     path = Path(path)
     with _open(path, None) as img:

@@ -14,6 +14,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from app.ui import settings
+from app.ui.main_window import MainWindow
 from app.ui.messages import install_excepthook, setup_logging
 from app.ui.theme import apply_dark_theme
 
@@ -34,9 +35,8 @@ def make_app(argv: list[str] | None = None) -> QApplication:
 
 def run_app(photo: str | None = None, models: str | None = None) -> int:
     """Open the main window (optionally with a photo) and run until it closes."""
+    # heavy: loaded on first use, not when the app starts
     import qasync
-
-    from app.ui.main_window import MainWindow
 
     app = make_app()
     log_file = settings.data_dir() / "roomstager.log"

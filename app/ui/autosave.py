@@ -72,8 +72,7 @@ def find_orphans() -> list[Orphan]:
 
 
 class Autosaver(QObject):
-    saved = Signal(str)  # folder
-    failed = Signal(str)
+    failed = Signal(str)  # why the last autosave could not be written (emitted from the writer thread)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -89,8 +88,6 @@ class Autosaver(QObject):
         self._periodic = QTimer(self)
         self._periodic.timeout.connect(self._tick)
         self._periodic.start(max(5, settings.get("autosave/seconds")) * 1000)
-        self.last_saved: float | None = None
-        self._saved_signal_pending = False
 
     def attach(self, doc) -> None:
         if self._doc is not None:
@@ -154,8 +151,7 @@ class Autosaver(QObject):
         exc = fut.exception()
         if exc is not None:
             log.error("autosave failed: %s", exc)
-        else:
-            self.last_saved = time.time()
+            self.failed.emit(f"{exc.__class__.__name__}: {exc}")  # queued to the window's thread
 
     def wait(self, timeout: float = 60.0) -> None:
         if self._pending is not None:

@@ -20,9 +20,10 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
+from app.engine import JobKind
 from app.imaging import masks as mask_ops
+from app.imaging.brush import Stroke
 from app.imaging.io import Photo
-from app.ui.canvas.brush import Stroke
 from app.ui.undo_commands import ApplyResult, MaskEdit, Patch, changed_rect
 
 Rect = tuple[int, int, int, int]
@@ -89,7 +90,7 @@ class ResultEntry:
     """One picture a job made, with the request that makes it again."""
 
     id: str
-    kind: str  # "stage" | "defurnish"
+    kind: JobKind  # a generating job: stage or defurnish
     image: np.ndarray = field(repr=False)
     seed: int | None
     request: Any = field(repr=False)  # the GenerationRequest (photo/mask arrays included)
@@ -170,9 +171,10 @@ class Document(QObject):
     def result(self, result_id: str) -> ResultEntry | None:
         return next((r for r in self.results if r.id == result_id), None)
 
-    # ---- mask writes (undo commands call _write_mask) ------------------------
+    # ---- what undo entries change (undo_commands.Editable) ----------------------
 
-    def _write_mask(self, rect: Rect, patch: np.ndarray) -> None:
+    def write_mask(self, rect: Rect, patch: np.ndarray) -> None:
+        """Put a mask patch in place without an undo entry (undo and redo call this)."""
         x0, y0, x1, y1 = rect
         self.mask[y0:y1, x0:x1] = patch
         self.mask_version += 1
@@ -328,11 +330,12 @@ class Document(QObject):
         entry = self.result(result_id)
         if entry is None or result_id == self.base_id:
             return False
-        what = "de-furnished" if entry.kind == "defurnish" else "staged"
+        what = "de-furnished" if entry.kind == JobKind.DEFURNISH else "staged"
         self.stack.push(ApplyResult(self, result_id, self.base_id, f"Apply {what} result {entry.id}"))
         return True
 
-    def _set_base(self, image_id: str) -> None:
+    def show_base(self, image_id: str) -> None:
+        """Make an image the base without an undo entry (undo and redo call this)."""
         self.image_for(image_id)  # raises KeyError for an unknown id
         self.base_id = image_id
         self.image_changed.emit()

@@ -19,14 +19,14 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app.engine import requests as rq
+from app.engine import Cancelled, Event, Failed, Finished, JobKind, Progress, Started
 from app.errors import JobCancelled, UserError
 
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
-LABELS = {"stage": "Staging", "defurnish": "De-furnishing", "segment": "Selecting", "embed": "Preparing selection",
-          "guides": "Guides"}
+LABELS = {JobKind.STAGE: "Staging", JobKind.DEFURNISH: "De-furnishing", JobKind.SEGMENT: "Selecting",
+          JobKind.EMBED: "Preparing selection", JobKind.GUIDES: "Guides", JobKind.AUTOMASK: "Finding objects"}
 
 
 class JobFailed(Exception):
@@ -37,7 +37,7 @@ class JobHandle(QObject):
     """One submitted job as the UI sees it. Signals fire on the GUI thread."""
 
     started = Signal()
-    progress = Signal(object)  # rq.Progress
+    progress = Signal(object)  # Progress
     finished = Signal(object)  # the result
     failed = Signal(str, bool)  # message, user_error
     cancelled = Signal()
@@ -46,7 +46,7 @@ class JobHandle(QObject):
     def __init__(self, client: EngineClient, uid: int, request: Any, label: str):
         super().__init__(client)
         self.client, self.uid, self.request, self.label = client, uid, request, label
-        self.kind = getattr(request, "kind", "job")
+        self.kind: JobKind = request.kind
         self.engine_job = None
         self.state = QUEUED
         self.step, self.total, self.message = 0, 0, ""
@@ -94,11 +94,11 @@ class JobHandle(QObject):
             fut.set_exception(UserError(self.error) if self._user_error else JobFailed(self.error))
 
     # called by the client, on the GUI thread
-    def _on_event(self, ev: rq.Event) -> None:
-        if isinstance(ev, rq.Started):
+    def _on_event(self, ev: Event) -> None:
+        if isinstance(ev, Started):
             self.state, self.started_at = RUNNING, time.perf_counter()
             self.started.emit()
-        elif isinstance(ev, rq.Progress):
+        elif isinstance(ev, Progress):
             if self.state == QUEUED:
                 self.state, self.started_at = RUNNING, time.perf_counter()
             self.step, self.total, self.message = ev.step, ev.total, ev.message or self.message
@@ -108,15 +108,15 @@ class JobHandle(QObject):
                 self._step_times = [st for st in self._step_times if st[1] <= ev.step][-8:]
                 self._step_times.append((time.perf_counter(), ev.step))
             self.progress.emit(ev)
-        elif isinstance(ev, rq.Finished):
+        elif isinstance(ev, Finished):
             self.result, self.state = ev.result, DONE
             self._end()
             self.finished.emit(ev.result)
-        elif isinstance(ev, rq.Failed):
+        elif isinstance(ev, Failed):
             self.error, self._user_error, self.state = ev.message, ev.user_error, FAILED
             self._end()
             self.failed.emit(ev.message, ev.user_error)
-        elif isinstance(ev, rq.Cancelled):
+        elif isinstance(ev, Cancelled):
             self.state = CANCELLED
             self._end()
             self.cancelled.emit()
@@ -170,10 +170,6 @@ class EngineClient(QObject):
         self._thread.start()
 
     @property
-    def is_ready(self) -> bool:
-        return self._engine is not None
-
-    @property
     def engine(self):
         return self._engine
 
@@ -187,7 +183,7 @@ class EngineClient(QObject):
         if engine is None:
             self.engine_failed.emit(error)
             for handle in waiting:
-                handle._on_event(rq.Failed(0, f"The engine could not start: {error}", user_error=True))
+                handle._on_event(Failed(0, f"The engine could not start: {error}", user_error=True))
             return
         self.ready.emit()
         for handle in waiting:
@@ -211,12 +207,18 @@ class EngineClient(QObject):
         handle = JobHandle(self, next(self._uids), request, label or LABELS.get(request.kind, request.kind))
         self._jobs[handle.uid] = handle
         handle.ended.connect(lambda h=handle: self._forget(h))
+        try:
+            request.validate()  # the same check (and message) the engine and the commands use
+        except UserError as exc:
+            self.job_added.emit(handle)
+            handle._on_event(Failed(0, str(exc), user_error=True))
+            return handle
         if self._engine is not None:
             self._send(handle)  # events come queued, so listeners connected below miss none
             self.job_added.emit(handle)
         elif self._error is not None:
             self.job_added.emit(handle)
-            handle._on_event(rq.Failed(0, f"The engine could not start: {self._error}", user_error=True))
+            handle._on_event(Failed(0, f"The engine could not start: {self._error}", user_error=True))
         else:
             self._waiting.append(handle)
             self.job_added.emit(handle)
@@ -245,13 +247,13 @@ class EngineClient(QObject):
             else:  # never reached the engine
                 if h in self._waiting:
                     self._waiting.remove(h)
-                h._on_event(rq.Cancelled(0))
+                h._on_event(Cancelled(0))
             self.job_changed.emit(h)
 
     def active_jobs(self) -> list[JobHandle]:
         return [h for h in self._jobs.values() if h.active]
 
-    def _on_event(self, handle: JobHandle, ev: rq.Event) -> None:
+    def _on_event(self, handle: JobHandle, ev: Event) -> None:
         handle._on_event(ev)
         if handle.active:
             self.job_changed.emit(handle)

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.engine import presets
+from app import presets
+from app.engine import Engine
 from app.ui import settings
 from app.ui.actions import Actions
 from app.ui.autosave import Autosaver
@@ -109,8 +110,7 @@ class MainWindow(DisplayMixin, FilesMixin, JobsMixin, QMainWindow):
             "defurnish": ("De-furnish", self.defurnish_panel), "results": ("Results", self.results_panel),
         }
         self.auto_panel = make_auto_panel()
-        if self.auto_panel is not None:
-            self._panels["auto"] = ("Auto", self.auto_panel)
+        self._panels["auto"] = ("Auto", self.auto_panel)
         build_docks(self, self._panels)
 
         self._build_toolbar()
@@ -178,10 +178,12 @@ class MainWindow(DisplayMixin, FilesMixin, JobsMixin, QMainWindow):
         a.brush_harder.triggered.connect(lambda: setattr(self.tool_settings, "hardness", self.tool_settings.hardness + 0.1))
         a.brush_softer.triggered.connect(lambda: setattr(self.tool_settings, "hardness", self.tool_settings.hardness - 0.1))
         self.tool_settings.changed.connect(lambda: c.set_brush(self.tool_settings.size, self.tool_settings.hardness))
-        # canvas-focused keys: Enter / Esc / Backspace belong to the text fields elsewhere
+        # canvas-focused keys: Enter / Esc / Backspace belong to the text fields elsewhere; the Auto tab's
+        # object list takes them too (tick the objects, press Enter)
         for act in (a.commit_add, a.commit_subtract, a.discard_object, a.undo_point):
             act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             c.addAction(act)
+            self.auto_panel.panel.objects.addAction(act)
         a.commit_add.triggered.connect(lambda: self.doc and self.doc.commit_object(False))
         a.commit_subtract.triggered.connect(lambda: self.doc and self.doc.commit_object(True))
         a.discard_object.triggered.connect(lambda: self.doc and self.doc.discard_object())
@@ -216,8 +218,6 @@ class MainWindow(DisplayMixin, FilesMixin, JobsMixin, QMainWindow):
         self.connect_jobs()
 
     def _default_engine_factory(self):
-        from app.engine.worker import Engine
-
         device = settings.get("device")
         memory = settings.get("memory_mode")
         return Engine(models=self.models, device=None if device in ("auto", "", None) else device,

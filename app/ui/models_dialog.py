@@ -15,29 +15,34 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QDialog,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QProgressBar,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
 )
 
-from app.engine.catalog import Catalog, default_models_dir
-from app.engine.transfer import DownloadCancelled, DownloadProgress, human_bytes
+from app.engine import (
+    Catalog,
+    DownloadCancelled,
+    DownloadProgress,
+    check_space_for,
+    default_models_dir,
+    human_bytes,
+    import_path,
+    install,
+    pick_device,
+    plan,
+    remove,
+    verify,
+)
 from app.errors import UserError
-
-MODEL_COLUMNS = ("Model", "Role", "Base", "Size", "Licence", "Status")
-SET_COLUMNS = ("Set", "For", "Status", "To download")
+from app.ui.models_tables import MODEL_COLUMNS, SET_COLUMNS, fill_models, fill_sets, make_table
 
 
 class _Bridge(QObject):
@@ -67,8 +72,8 @@ class ModelsDialog(QDialog):
 
         self.header = QLabel()
         self.header.setWordWrap(True)
-        self.sets_table = self._table(SET_COLUMNS)
-        self.models_table = self._table(MODEL_COLUMNS)
+        self.sets_table = make_table(SET_COLUMNS)
+        self.models_table = make_table(MODEL_COLUMNS)
         self.show_all = QCheckBox("Show every model in the catalog")
         self.show_all.toggled.connect(self.refresh)
 
@@ -121,22 +126,9 @@ class ModelsDialog(QDialog):
 
     # ---- view --------------------------------------------------------------------
 
-    def _table(self, columns) -> QTableWidget:
-        t = QTableWidget(0, len(columns))
-        t.setHorizontalHeaderLabels(columns)
-        t.setSelectionBehavior(QAbstractItemView.SelectRows)
-        t.setSelectionMode(QAbstractItemView.ExtendedSelection)
-        t.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        t.verticalHeader().setVisible(False)
-        t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        t.horizontalHeader().setStretchLastSection(True)
-        return t
-
     def vram_gb(self) -> float | None:
         if self._vram == "detect":
             try:
-                from app.engine.device import pick_device
-
                 info = pick_device(None)
                 self._vram, self._gpu_name = info.vram_gb, info.name
             except Exception:  # noqa: BLE001 - no torch / no GPU: recommend for CPU
@@ -154,53 +146,8 @@ class ModelsDialog(QDialog):
         self.header.setText(f"Models folder: {self.catalog.root}\nThis machine: {gpu}. "
                             f"Recommended set: <b>{recommended or '-'}</b>.{hint}".replace("\n", "<br>"))
         self.recommended = recommended
-        self._fill_sets(recommended)
-        self._fill_models()
-
-    def _fill_sets(self, recommended) -> None:
-        t = self.sets_table
-        t.setRowCount(0)
-        for name in self.catalog.sets:
-            d = self.catalog.describe_set(name)
-            row = t.rowCount()
-            t.insertRow(row)
-            status = "installed" if d["installed"] else f"missing {len(d['missing'])} of {len(d['models'])}"
-            cells = [name + (" (recommended)" if name == recommended else ""), d["title"], status,
-                     "" if d["installed"] else human_bytes(d["download_bytes"])]
-            for col, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setData(Qt.UserRole, name)
-                if col == 2:
-                    item.setForeground(QColor("#2e7d32" if d["installed"] else "#b26a00"))
-                t.setItem(row, col, item)
-
-    def _fill_models(self) -> None:
-        t = self.models_table
-        t.setRowCount(0)
-        in_sets = {m for s in self.catalog.sets for m in self.catalog.set_models(s)}
-        for name in self.catalog.entries:
-            if not (self.show_all.isChecked() or name in in_sets or name in self.catalog.user_entries
-                    or self.catalog.is_installed(name)):
-                continue
-            d = self.catalog.describe(name)
-            row = t.rowCount()
-            t.insertRow(row)
-            licence = d["license"] + {True: "", False: "  ⚠ non-commercial", None: "  (check)"}[d["commercial_use"]]
-            status = {"installed": "installed", "external": "used in place", "partial": "partly downloaded",
-                      "missing": "not installed"}[d["status"]]
-            cells = [name, d["role"], {"sd15": "SD1.5", "sdxl": "SDXL"}.get(d["arch"] or "", ""),
-                     human_bytes(d["size_bytes"]) if d["size_bytes"] else "?", licence, status]
-            for col, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setData(Qt.UserRole, name)
-                tip = d.get("license_note") or d.get("note")
-                if tip:
-                    item.setToolTip(tip)
-                if col == 4 and d["commercial_use"] is False:
-                    item.setForeground(QColor("#c62828"))
-                if col == 5:
-                    item.setForeground(QColor("#2e7d32" if d["status"] in ("installed", "external") else "#b26a00"))
-                t.setItem(row, col, item)
+        fill_sets(self.sets_table, self.catalog, recommended)
+        fill_models(self.models_table, self.catalog, self.show_all.isChecked())
 
     def select(self, name: str) -> None:
         for t in (self.models_table, self.sets_table):
@@ -264,9 +211,6 @@ class ModelsDialog(QDialog):
         return True
 
     def download(self, names: list[str]) -> bool:
-        from app.engine.downloads import install, partial_bytes, plan
-        from app.engine.transfer import check_disk_space
-
         if not names:
             self.status.setText("Select a set or a model to download.")
             return False
@@ -275,10 +219,7 @@ class ModelsDialog(QDialog):
             if not todo:
                 self.status.setText("Already installed.")
                 return False
-            needed = sum(max(0, (self.catalog.entry(m).size_bytes or 0) - partial_bytes(self.catalog,
-                                                                                    self.catalog.entry(m)))
-                         for m in todo)
-            check_disk_space(self.catalog.root, needed, ", ".join(todo))
+            needed = check_space_for(self.catalog, todo)
         except UserError as exc:
             self.status.setText(str(exc))
             return False
@@ -302,8 +243,6 @@ class ModelsDialog(QDialog):
             self.status.setText("Cancelling… (what was downloaded is kept for a resume)")
 
     def import_path(self, path: str | Path, link: bool = False, **options) -> bool:
-        from app.engine.model_import import import_path
-
         catalog = self.catalog
 
         def work(cancel, progress):
@@ -313,8 +252,6 @@ class ModelsDialog(QDialog):
         return self._start("import", work)
 
     def verify(self, names: list[str]) -> bool:
-        from app.engine.model_store import verify
-
         catalog = self.catalog
         names = names or [n for n in catalog.entries if catalog.is_installed(n)]
 
@@ -325,8 +262,6 @@ class ModelsDialog(QDialog):
         return self._start("verify", work)
 
     def remove(self, names: list[str]) -> bool:
-        from app.engine.model_store import remove
-
         catalog = self.catalog
 
         def work(cancel, progress):

@@ -29,13 +29,15 @@ from typing import Any
 import cv2
 import numpy as np
 
-from app.engine import requests as rq
+from app.engine import JobKind, request_type
 from app.errors import UserError
+from app.imaging.io import read_photo
+from app.ui.document import Document, ResultEntry
+from app.ui.undo_commands import restore_command
 
 FORMAT, VERSION = "roomstager-project", 1
 SUFFIX = ".rsproj"
 _mask_names = itertools.count(1)
-_REQUEST_TYPES = {"stage": rq.StageRequest, "defurnish": rq.DefurnishRequest}
 
 
 def _png(array: np.ndarray) -> bytes:
@@ -221,7 +223,6 @@ class ProjectData:
 
 def read_project(path: Path) -> ProjectData:
     """Read a project zip or folder (worker thread). Raises UserError with a readable message."""
-    from app.imaging.io import read_photo
 
     path = Path(path)
     try:
@@ -265,8 +266,6 @@ def read_project(path: Path) -> ProjectData:
 
 def build_document(data: ProjectData, parent=None):
     """A Document from ProjectData (GUI thread): mask, results, base image, history and settings."""
-    from app.ui.document import Document, ResultEntry
-    from app.ui.undo_commands import restore_command
 
     doc = Document(data.photo, parent)
     images = {"original": doc.original}
@@ -274,14 +273,14 @@ def build_document(data: ProjectData, parent=None):
         images[item["id"]] = item["image"]
     for item in data.results:
         record = dict(item["request"])
-        cls = _REQUEST_TYPES.get(record.pop("kind", item["kind"]), rq.StageRequest)
+        cls = request_type(record.pop("kind", item["kind"]))
         names = {f.name for f in fields(cls)}
         kwargs = {k: (tuple(v) if k == "box" and v else v) for k, v in record.items() if k in names}
         photo = item.get("input_array")
         if photo is None:
             photo = images.get(item.get("input") or "original", doc.original)
         request = cls(photo=photo, mask=item["request_mask_array"], **kwargs)
-        entry = ResultEntry(id=item["id"], kind=item["kind"], image=item["image"], seed=item.get("seed"),
+        entry = ResultEntry(id=item["id"], kind=JobKind(item["kind"]), image=item["image"], seed=item.get("seed"),
                             request=request, mask=item["mask"], group=item.get("group", 0),
                             label=item.get("label", ""), created=item.get("created", 0.0),
                             timings=item.get("timings", {}))

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from app.engine import requests as rq
+from app.engine import EmbedRequest, SegmentRequest, SegmentResult
 from app.ui.document import Document
 from app.ui.engine_client import EngineClient, JobHandle
 
@@ -57,7 +57,7 @@ class SelectionController(QObject):
         self._set_ready(False)
         self._embed_started = time.perf_counter()
         self.status.emit("Preparing click-to-select…")
-        job = self.client.submit(rq.EmbedRequest(photo=self.doc.base, **self.request_fields()))
+        job = self.client.submit(EmbedRequest(photo=self.doc.base, **self.request_fields()))
         self._embed_job = job
         job.finished.connect(lambda _r, j=job: self._embedded(j))
         job.failed.connect(lambda msg, _u, j=job: self._embed_failed(j, msg))
@@ -101,7 +101,7 @@ class SelectionController(QObject):
             return  # the reply to the in-flight request triggers the next one
         self._inflight_sig = sig
         points = list(doc.points)
-        request = rq.SegmentRequest(photo=doc.base, points=points, box=doc.box,
+        request = SegmentRequest(photo=doc.base, points=points, box=doc.box,
                                     multimask=len(points) == 1 and doc.box is None, **self.request_fields())
         job = self.client.submit(request)
         self._inflight = job
@@ -109,7 +109,7 @@ class SelectionController(QObject):
         job.failed.connect(lambda msg, _u, j=job: self._segment_failed(j, msg))
         job.cancelled.connect(lambda j=job: self._segment_failed(j, None))
 
-    def _segmented(self, job: JobHandle, sig, result: rq.SegmentResult) -> None:
+    def _segmented(self, job: JobHandle, sig, result: SegmentResult) -> None:
         if job is not self._inflight or self.doc is None:
             return
         self._inflight, self._inflight_sig = None, None

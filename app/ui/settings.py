@@ -3,7 +3,6 @@ and a small dialog. Window geometry and dock layout are stored here too."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths, Qt
@@ -25,13 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import settings as app_settings
+
 ORG, APP = "RoomStager", "RoomStager"
 CORNERS = ("bottom-right", "bottom-left", "top-right", "top-left")
 DEFAULTS = {
     "device": "auto",  # auto | cuda | cpu | mps
     "models": "",  # "" = the app's models folder; "tiny" = test models; else a folder
     "output_dir": "",
-    "memory_mode": "auto",  # auto | lowest | low | balanced | high (app.engine.device.MEMORY_MODES)
+    "memory_mode": "auto",  # auto | lowest | low | balanced | high (app.engine.runtime.device.MEMORY_MODES)
     "disclosure/enabled": True,
     "disclosure/text": "Virtually staged",
     "disclosure/corner": "bottom-right",
@@ -78,9 +79,9 @@ def put(key: str, value) -> None:
 
 def data_dir() -> Path:
     """Where autosaves live: $ROOMSTAGER_DATA, else the platform's app-data folder."""
-    env = os.environ.get("ROOMSTAGER_DATA")
-    if env:
-        return Path(env)
+    configured = app_settings.data_dir()
+    if configured is not None:
+        return configured
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
     return Path(base or Path.home() / ".roomstager")
 

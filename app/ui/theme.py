@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 QSS = Path(__file__).resolve().parents[2] / "resources" / "theme" / "dark.qss"
 
-BG, PANEL, BASE, TEXT, MUTED, ACCENT = "#1e1f22", "#2a2b2f", "#232427", "#e3e3e6", "#8d8f96", "#3d8bfd"
+PANEL, BASE, TEXT, MUTED, ACCENT = "#2a2b2f", "#232427", "#e3e3e6", "#8d8f96", "#3d8bfd"
 
 
 def apply_dark_theme(app: QApplication) -> None:

@@ -4,20 +4,28 @@ A mask edit keeps only the rectangle that changed, before and after, compressed
 (a 0/255 patch is bit-packed first, so even "invert" on 50 MP costs a few MB).
 Applying a result stores the ids of the base images on either side; the images
 themselves live in the document's results.
+
+The commands act on anything with the two methods of `Editable` (the document):
+they never reach into its insides.
 """
 
 from __future__ import annotations
 
 import zlib
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from PySide6.QtGui import QUndoCommand
 
-if TYPE_CHECKING:
-    from app.ui.document import Document
-
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive)
+
+
+class Editable(Protocol):
+    """What undo entries change: the mask inside a rectangle, and which image is the base."""
+
+    def write_mask(self, rect: Rect, patch: np.ndarray) -> None: ...
+
+    def show_base(self, image_id: str) -> None: ...
 
 
 class Patch:
@@ -65,7 +73,7 @@ class MaskEdit(QUndoCommand):
 
     kind = "mask"
 
-    def __init__(self, doc: Document, rect: Rect, before: np.ndarray | Patch, after: np.ndarray | Patch,
+    def __init__(self, doc: Editable, rect: Rect, before: np.ndarray | Patch, after: np.ndarray | Patch,
                  text: str, applied: bool = True):
         super().__init__(text)
         self.doc = doc
@@ -78,10 +86,10 @@ class MaskEdit(QUndoCommand):
         if self._skip_first_redo:
             self._skip_first_redo = False
             return
-        self.doc._write_mask(self.rect, self.after.array())
+        self.doc.write_mask(self.rect, self.after.array())
 
     def undo(self) -> None:
-        self.doc._write_mask(self.rect, self.before.array())
+        self.doc.write_mask(self.rect, self.before.array())
 
     @property
     def nbytes(self) -> int:
@@ -101,7 +109,7 @@ class ApplyResult(QUndoCommand):
 
     kind = "apply"
 
-    def __init__(self, doc: Document, new_base: str, old_base: str, text: str, applied: bool = False):
+    def __init__(self, doc: Editable, new_base: str, old_base: str, text: str, applied: bool = False):
         super().__init__(text)
         self.doc = doc
         self.new_base = new_base
@@ -112,10 +120,10 @@ class ApplyResult(QUndoCommand):
         if self._skip_first_redo:
             self._skip_first_redo = False
             return
-        self.doc._set_base(self.new_base)
+        self.doc.show_base(self.new_base)
 
     def undo(self) -> None:
-        self.doc._set_base(self.old_base)
+        self.doc.show_base(self.old_base)
 
     @property
     def nbytes(self) -> int:
@@ -128,7 +136,7 @@ class ApplyResult(QUndoCommand):
         return {}
 
 
-def restore_command(doc: Document, state: dict, blobs: dict[str, bytes]) -> QUndoCommand:
+def restore_command(doc: Editable, state: dict, blobs: dict[str, bytes]) -> QUndoCommand:
     """Rebuild a saved undo entry (project files, autosave); it is pushed as already applied."""
     if state["kind"] == "mask":
         shape = state["shape"]

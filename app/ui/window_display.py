@@ -7,6 +7,7 @@ from PySide6.QtCore import QEvent
 from PySide6.QtGui import QColor
 
 from app.imaging import masks as mask_ops
+from app.settings import MARGIN_AT_1024
 from app.ui import settings
 from app.ui.document import Document, mask_op
 
@@ -61,8 +62,7 @@ class DisplayMixin:
             self.guides_panel.set_photo(doc.base)
             self._update_title()
         self.results_panel.set_document(doc)
-        if self.auto_panel is not None:
-            self.auto_panel.panel.clear()
+        self.auto_panel.panel.clear()
         self.selection.attach(doc)
         self.autosaver.attach(doc)
         if doc is not None:
@@ -131,8 +131,7 @@ class DisplayMixin:
 
     def _image_changed(self) -> None:
         self.doc.discard_object()
-        if self.auto_panel is not None:
-            self.auto_panel.panel.clear()
+        self.auto_panel.panel.clear()
         self.guides_panel.set_photo(self.doc.base)
         self.guides_stale = True
         self.maybe_request_guides()
@@ -174,7 +173,7 @@ class DisplayMixin:
         if doc is None or not panel.show_margin.isChecked():
             self.canvas.margin.set_mask(None)
             return
-        px = panel.margin_px() or mask_ops.scale_px(20, doc.size)
+        px = panel.margin_px() or mask_ops.scale_px(MARGIN_AT_1024, doc.size)
         self.canvas.margin.set_mask(mask_ops.margin_ring(doc.mask_bool(), px))
 
     def _selection_changed(self) -> None:

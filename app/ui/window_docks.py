@@ -71,7 +71,3 @@ def panel_widget(window, key: str) -> QWidget:
         return dock.widget()
     return window._panels[key][1]
 
-
-def panel_visible(window, key: str) -> bool:
-    widget = panel_widget(window, key)
-    return widget.isVisible()

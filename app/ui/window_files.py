@@ -243,6 +243,7 @@ class FilesMixin:
     def _settings_dialog(self) -> None:
         dialog = settings.SettingsDialog(self)
         if dialog.exec():
+            # heavy: loaded on first use, not when the app starts
             from PySide6.QtGui import QColor
 
             self.canvas.mask.set_style(QColor(settings.get("mask/color")), settings.get("mask/opacity"))

@@ -16,25 +16,21 @@ import numpy as np
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from app.engine import requests as rq
+from app.engine import DefurnishRequest, GenerationResult, GuidesRequest, JobKind, Progress, StageRequest
 from app.imaging import compose
 from app.ui.canvas.layers import pyramid
 from app.ui.engine_client import JobHandle
+from app.ui.models_dialog import ModelsDialog
+from app.ui.panels.auto_mask_panel import AutoMaskPanel
 from app.ui.panels.generation_form import fill_model_sets
-from app.ui.panels.models_panel import list_sets
+from app.ui.panels.models_panel import list_sets, models_root
 
 log = logging.getLogger(__name__)
-GENERATION_KINDS = ("stage", "defurnish")
 ASYNC_PYRAMID_PIXELS = 8_000_000 * 3  # results bigger than ~8 MP get their display levels built off-thread
 
 
 def make_auto_panel():
-    """The automatic-masks panel wrapped with panel margins, or None when it cannot load."""
-    try:
-        from app.ui.panels.auto_mask_panel import AutoMaskPanel
-    except Exception:  # noqa: BLE001 - an optional panel must never keep the window from opening
-        log.exception("the automatic masks panel is unavailable")
-        return None
+    """The automatic-masks panel wrapped with panel margins."""
     panel = AutoMaskPanel()
     box = QWidget()
     layout = QVBoxLayout(box)
@@ -76,12 +72,13 @@ class JobsMixin:
         self.client.job_ended.connect(self._jobs_changed)
         self.client.engine_failed.connect(lambda msg: self.messages.show_message(
             f"The engine could not start: {msg}", "error"))
+        self.autosaver.failed.connect(lambda msg: self.messages.show_message(
+            f"Autosave failed ({msg}): save the project with File ▸ Save to keep your work safe.", "warning"))
         self.heartbeat.stall.connect(lambda s: log.info("event loop paused %.0f ms", s * 1000))
-        if self.auto_panel is not None:
-            auto = self.auto_panel.panel
-            auto.requested.connect(self._auto_requested)
-            auto.mask_changed.connect(lambda mask: self.doc is not None and self.doc.set_candidate(mask))
-            auto.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        auto = self.auto_panel.panel
+        auto.requested.connect(self._auto_requested)
+        auto.mask_changed.connect(lambda mask: self.doc is not None and self.doc.set_candidate(mask))
+        auto.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.generation_gaps: list[float] = []  # longest event-loop pause per generation run (s)
         self._guides_job: JobHandle | None = None
 
@@ -96,20 +93,13 @@ class JobsMixin:
         fill_model_sets(self.defurnish_panel.model_set, sets)
 
     def open_models_dialog(self) -> None:
-        try:
-            from app.ui.models_dialog import ModelsDialog
-        except Exception as exc:  # noqa: BLE001 - built separately; never take the window down
-            self.messages.show_message(f"The Models window is unavailable: {exc}", "error")
-            return
-        from app.ui.panels.models_panel import models_root
-
         dialog = ModelsDialog(self, models_root(self.models))
         dialog.exec()
         self._refresh_models()
 
     # ---- building requests ------------------------------------------------------------
 
-    def build_stage_request(self) -> rq.StageRequest | None:
+    def build_stage_request(self) -> StageRequest | None:
         doc = self.doc
         if doc is None:
             return None
@@ -121,10 +111,10 @@ class JobsMixin:
             return None
         lo, hi = self.guides_panel.thresholds()
         common = self.common_request_fields(panel.model_set.currentData())
-        return rq.StageRequest(photo=doc.base, mask=doc.mask_bool() if use_mask else None, canny_low=lo,
+        return StageRequest(photo=doc.base, mask=doc.mask_bool() if use_mask else None, canny_low=lo,
                                canny_high=hi, **common, **panel.request_fields())
 
-    def build_defurnish_request(self) -> rq.DefurnishRequest | None:
+    def build_defurnish_request(self) -> DefurnishRequest | None:
         doc = self.doc
         if doc is None:
             return None
@@ -135,7 +125,7 @@ class JobsMixin:
         panel = self.defurnish_panel
         lo, hi = self.guides_panel.thresholds()
         common = self.common_request_fields(panel.model_set.currentData())
-        return rq.DefurnishRequest(photo=doc.base, mask=doc.mask_bool(), canny_low=lo, canny_high=hi,
+        return DefurnishRequest(photo=doc.base, mask=doc.mask_bool(), canny_low=lo, canny_high=hi,
                                    **common, **panel.request_fields())
 
     def stage(self) -> JobHandle | None:
@@ -176,12 +166,12 @@ class JobsMixin:
         except Exception:  # noqa: BLE001 - the preview then shows in the Jobs panel only
             return None
 
-    def _on_progress(self, handle: JobHandle, ev: rq.Progress) -> None:
+    def _on_progress(self, handle: JobHandle, ev: Progress) -> None:
         box = getattr(ev, "box", None) or handle.preview_box
         if ev.preview is not None and box is not None and self.doc is not None and handle.request.photo is self.doc.base:
             self.canvas.set_preview(ev.preview, tuple(box))
 
-    def _on_generated(self, handle: JobHandle, doc, result: rq.GenerationResult) -> None:
+    def _on_generated(self, handle: JobHandle, doc, result: GenerationResult) -> None:
         if doc is not self.doc or doc is None:  # the photo was closed meanwhile: say where the result went
             self.messages.show_message(f"{handle.label} finished after its photo was closed, so its result was "
                                        "not kept. Open the photo again and re-run the job to get it.")
@@ -196,9 +186,9 @@ class JobsMixin:
         if doc is self.doc:
             self._add_results(handle, doc, result)
 
-    def _add_results(self, handle: JobHandle, doc, result: rq.GenerationResult) -> None:
+    def _add_results(self, handle: JobHandle, doc, result: GenerationResult) -> None:
         entries = doc.add_results(handle.kind, result, handle.label)
-        panel = self.stage_panel if handle.kind == "stage" else self.defurnish_panel
+        panel = self.stage_panel if handle.kind == JobKind.STAGE else self.defurnish_panel
         if result.seeds:
             panel.seed.show_used(result.seeds[0])
         self.results_panel.refresh(select=entries[0].id if entries else None)
@@ -214,7 +204,7 @@ class JobsMixin:
             self.heartbeat.start()
 
     def _generation_ended(self, handle: JobHandle) -> None:
-        if not any(h.kind in GENERATION_KINDS for h in self.client.active_jobs()):
+        if not any(h.kind.generates for h in self.client.active_jobs()):
             self.canvas.set_preview(None, None)
             if self.heartbeat.running:
                 self.heartbeat.stop()
@@ -223,7 +213,7 @@ class JobsMixin:
                 self.jobs_panel.show_stats(f"Longest pause of the window during the last run: {gap * 1000:.0f} ms")
 
     def _jobs_changed(self, _handle=None) -> None:
-        active = [h for h in self.client.active_jobs() if h.kind in GENERATION_KINDS]
+        active = [h for h in self.client.active_jobs() if h.kind.generates]
         running = next((h for h in active if h.state == "running"), None) or (active[0] if active else None)
         for w in (self.job_label, self.job_bar, self.job_cancel):
             w.setVisible(running is not None)
@@ -271,11 +261,11 @@ class JobsMixin:
         if entry is None:
             return
         req = entry.request
-        panel = self.stage_panel if entry.kind == "stage" else self.defurnish_panel
+        panel = self.stage_panel if entry.kind == JobKind.STAGE else self.defurnish_panel
         values = panel.values()
         values.update({k: getattr(req, k) for k in ("prompt", "steps", "guidance", "strength") if hasattr(req, k)})
         values.update(seed=entry.seed, seed_locked=True, model_set=req.model_set)
-        if entry.kind == "stage":
+        if entry.kind == JobKind.STAGE:
             values.update(style=req.style, room=req.room, avoid=list(req.avoid), negative=req.negative)
         else:
             values.update(margin=req.margin_px, prefill=req.prefill)
@@ -325,7 +315,7 @@ class JobsMixin:
         if self._guides_job is not None and self._guides_job.active:
             self._guides_job.cancel()
         lo, hi = self.guides_panel.thresholds()
-        job = self.client.submit(rq.GuidesRequest(photo=doc.base, canny_low=lo, canny_high=hi,
+        job = self.client.submit(GuidesRequest(photo=doc.base, canny_low=lo, canny_high=hi,
                                                   **self.common_request_fields()))
         self._guides_job = job
         job.finished.connect(lambda result, j=job: j is self._guides_job and self.guides_panel.set_guides(result))

@@ -18,8 +18,8 @@ def furnished_room():
 @pytest.fixture
 def seeing_semantic(monkeypatch):
     """Make the installed semantic segmenter return a chosen label map (photo content -> labels)."""
-    from app.engine import automask_objects as amo
-    from app.engine.semantic import SemanticSegmenter
+    from app.engine.automask import objects as amo
+    from app.engine.vision.semantic import SemanticSegmenter
 
     known: dict[bytes, np.ndarray] = {}
 

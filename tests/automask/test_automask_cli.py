@@ -10,8 +10,8 @@ from automask_rooms import draw_room
 
 import app.cli.common  # noqa: F401  (imported at collection: ProgressPrinter binds sys.stderr when imported)
 from app.cli import main
-from app.engine.eval_furniture import generate_mask, paint_furniture
-from app.engine.eval_metrics import psnr, ssim
+from app.engine.evaluation.furniture import generate_mask, paint_furniture
+from app.engine.evaluation.metrics import psnr, ssim
 from app.imaging.io import read_mask, read_photo, write_mask, write_photo
 
 

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from automask_rooms import draw_room
 
-from app.engine import requests as rq
-from app.engine.defurnish import Eraser, structure_edges
-from app.engine.inpaint import classical_fill, smooth_fill
+from app.engine import DefurnishRequest
+from app.engine.diffusion.eraser import Eraser
 from app.errors import UserError
+from app.imaging.fills import classical_fill, smooth_fill
+from app.imaging.structure import structure_edges
 
 
 def test_structure_lines_are_bridged_across_the_hole_and_furniture_edges_go():
@@ -67,7 +68,7 @@ def test_depth_of_a_plane_continues_straight_across_the_hole():
 
 
 def test_erase_model_fills_only_the_hole(engine):
-    from app.engine.detector import find_model
+    from app.engine.models.optional import find_optional as find_model
 
     path = find_model(engine.models.catalog("tiny"), "tiny", "erase")[1]
     eraser = Eraser(path, "cpu")
@@ -82,11 +83,11 @@ def test_erase_model_fills_only_the_hole(engine):
 def test_defurnish_with_the_erase_model_keeps_every_pixel_outside(engine):
     room = draw_room(256, 192, seed=4)
     mask = room.mask("sofa")
-    result = engine.run(rq.DefurnishRequest(photo=room.photo, mask=mask, models="tiny", model_set="tiny", steps=1,
+    result = engine.run(DefurnishRequest(photo=room.photo, mask=mask, models="tiny", model_set="tiny", steps=1,
                                             seed=5, prefill="erase", margin_px=4))
     (out,) = result.images
     assert result.mask[mask].all()
     assert np.array_equal(out[~result.mask], room.photo[~result.mask])
-    with pytest.raises(UserError, match="pre-fill"):
-        engine.run(rq.DefurnishRequest(photo=room.photo, mask=mask, models="tiny", model_set="tiny", steps=1,
+    with pytest.raises(UserError, match="prefill must be one of telea, ns, erase, none"):
+        engine.run(DefurnishRequest(photo=room.photo, mask=mask, models="tiny", model_set="tiny", steps=1,
                                        prefill="bogus"))

@@ -7,21 +7,22 @@ import numpy as np
 import pytest
 from automask_rooms import ID, draw_room
 
-from app.engine import automask_labels as aml
-from app.engine import automask_objects as amo
-from app.engine import requests as rq
+from app.engine import AutoMaskRequest, AutoMaskResult
+from app.engine.automask import objects as amo
+from app.engine.vision import labels as aml
 from app.errors import UserError
 
 
 def automask(engine, photo, **kw):
     kw.setdefault("models", "tiny")
     kw.setdefault("model_set", "tiny")
-    return engine.run(rq.AutoMaskRequest(photo=photo, **kw))
+    return engine.run(AutoMaskRequest(photo=photo, **kw))
 
 
 def test_tiny_models_are_found_in_the_catalog_and_load(engine):
-    from app.engine.detector import find_model, load_detector
-    from app.engine.semantic import SemanticSegmenter, load_semantic
+    from app.engine.models.optional import find_optional as find_model
+    from app.engine.vision.detector import load_detector
+    from app.engine.vision.semantic import SemanticSegmenter, load_semantic
 
     catalog = engine.models.catalog("tiny")
     assert find_model(catalog, "tiny", "detector")[0] == "tiny-grounding-dino"
@@ -51,7 +52,7 @@ def test_tiny_models_are_found_in_the_catalog_and_load(engine):
 def test_furniture_with_the_tiny_models_end_to_end(engine):
     room = draw_room(240, 180, seed=2)
     result = automask(engine, room.photo, box_threshold=0.0, text_threshold=0.0)
-    assert isinstance(result, rq.AutoMaskResult) and result.target == "furniture"
+    assert isinstance(result, AutoMaskResult) and result.target == "furniture"
     assert set(result.models) == {"tiny-oneformer-ade", "tiny-grounding-dino"}
     assert result.mask.shape == (180, 240) and result.mask.dtype == bool
     for obj in result.objects:
@@ -101,8 +102,9 @@ def masks_grow(room, name, px):
 
 
 def test_detector_path_drops_structure_and_whole_room_boxes(engine, monkeypatch):
-    from app.engine import detector
-    from app.engine.automask_objects import Detection
+    from app.engine.automask import job
+    from app.engine.vision import detector
+    from app.engine.vision.detections import Detection
 
     room = draw_room(240, 180, seed=3)
 
@@ -120,7 +122,7 @@ def test_detector_path_drops_structure_and_whole_room_boxes(engine, monkeypatch)
         return out
 
     monkeypatch.setattr(detector.TextDetector, "detect", detect)
-    monkeypatch.setattr(detector, "segment_boxes", boxes_to_masks)
+    monkeypatch.setattr(job, "segment_boxes", boxes_to_masks)
     result = automask(engine, room.photo, method="detector", margin_px=0)
     assert [o.label for o in result.objects] == ["sofa"], "window (structure) and whole-room box dropped"
     assert result.mask[95:132, 74:166].all() and result.mask.sum() == 92 * 37
@@ -153,5 +155,5 @@ def test_no_floor_is_said_not_guessed(engine, seeing_semantic):
 
 
 def test_bad_target_is_a_user_error(engine):
-    with pytest.raises(UserError, match="unknown automatic mask"):
+    with pytest.raises(UserError, match="target must be one of furniture, floor, structure"):
         automask(engine, np.zeros((64, 64, 3), np.uint8), target="ceiling")

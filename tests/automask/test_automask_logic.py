@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from automask_rooms import ID, ID2LABEL, draw_room
 
-from app.engine import automask_floor as amf
-from app.engine import automask_labels as aml
-from app.engine import automask_objects as amo
-from app.engine.requests import MaskObject
+from app.engine import MaskObject
+from app.engine.automask import floor as amf
+from app.engine.automask import objects as amo
+from app.engine.vision import labels as aml
 from app.imaging import masks
 
 # A slice of ADE20K's real label names (HF configs), structure and furniture mixed.

@@ -10,10 +10,13 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt  # noqa: E402
 
-from app.engine import automask_labels as aml  # noqa: E402
-from app.engine import automask_objects as amo  # noqa: E402
-from app.engine import requests as rq  # noqa: E402
-from app.engine.requests import MaskObject  # noqa: E402
+from app.engine import (  # noqa: E402
+    AutoMaskRequest,
+    AutoMaskResult,
+    MaskObject,  # noqa: E402
+)
+from app.engine.automask import objects as amo  # noqa: E402
+from app.engine.vision import labels as aml  # noqa: E402
 from app.imaging import masks  # noqa: E402
 from app.ui.panels.auto_mask_panel import AutoMaskPanel  # noqa: E402
 
@@ -31,7 +34,7 @@ def furniture_result():
     window[60:146, 60:160] = True
     objects = [MaskObject.from_mask("sofa", 0.91, a, source="both"), MaskObject.from_mask("chair", 0.62, b),
                MaskObject.from_mask("box", 0.4, c, category=aml.OTHER, selected=False)]
-    return rq.AutoMaskResult("furniture", objects, amo.combine(objects, SHAPE, 0, window), 0, "", window)
+    return AutoMaskResult("furniture", objects, amo.combine(objects, SHAPE, 0, window), 0, "", window)
 
 
 @pytest.fixture
@@ -49,7 +52,7 @@ def test_buttons_ask_for_a_mask(panel, qtbot):
         panel.floor_button.click()
     assert sig.args == ["floor", {"target": "floor", "band": 0.35}]
     request = AutoMaskPanel.build_request(np.zeros((8, 8, 3), np.uint8), "floor", sig.args[1], models="tiny")
-    assert isinstance(request, rq.AutoMaskRequest) and request.band == 0.35 and request.models == "tiny"
+    assert isinstance(request, AutoMaskRequest) and request.band == 0.35 and request.models == "tiny"
 
 
 def test_objects_are_listed_and_toggled_one_by_one(panel, qtbot):
@@ -89,7 +92,7 @@ def test_nothing_found_is_said(panel, qtbot):
     panel.mask_changed.connect(seen.append)
     panel.message.connect(said.append)
     text = amo.nothing_found_message("furniture", ["grounding-dino-tiny"])
-    panel.set_result(rq.AutoMaskResult("furniture", [], np.zeros(SHAPE, bool), 20, text))
+    panel.set_result(AutoMaskResult("furniture", [], np.zeros(SHAPE, bool), 20, text))
     assert panel.objects.count() == 0 and seen == [None]
     assert "No furniture was found" in panel.status.text() and said == [text]
     assert not panel.all_button.isEnabled()
@@ -100,7 +103,7 @@ def test_floor_result_toggles_the_band(panel):
     floor[200:, :] = True
     band = np.zeros(SHAPE, bool)
     band[160:200, :] = True
-    result = rq.AutoMaskResult("floor", [MaskObject.from_mask("floor", 1.0, floor, category="floor"),
+    result = AutoMaskResult("floor", [MaskObject.from_mask("floor", 1.0, floor, category="floor"),
                                          MaskObject.from_mask("band above the floor", 1.0, band, category="floor")],
                                floor | band, 0)
     panel.set_result(result)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from app.engine import device as dev
-from app.engine import requests as rq
+from app.engine import Progress, StageRequest
+from app.engine.runtime import device as dev
 from app.errors import UserError
 
 
@@ -37,7 +37,7 @@ def test_tiers_step_down_to_the_bottom():
 
 
 def test_out_of_memory_retries_a_tier_lower(engine, room, room_mask, monkeypatch):
-    from app.engine import inpaint
+    from app.engine.diffusion import inpaint
 
     real = inpaint._sample
     calls = []
@@ -50,10 +50,10 @@ def test_out_of_memory_retries_a_tier_lower(engine, room, room_mask, monkeypatch
 
     monkeypatch.setattr(inpaint, "_sample", flaky)
     events = []
-    result = engine.run(rq.StageRequest(photo=room, mask=room_mask, models="tiny", model_set="tiny", steps=1,
+    result = engine.run(StageRequest(photo=room, mask=room_mask, models="tiny", model_set="tiny", steps=1,
                                         seed=1), sink=events.append)
     assert calls == ["full", "low"]
-    assert any(isinstance(e, rq.Progress) and "out of GPU memory" in e.message for e in events)
+    assert any(isinstance(e, Progress) and "out of GPU memory" in e.message for e in events)
     assert result.images[0].shape == room.shape
     # later jobs keep the lower tier instead of failing again
     assert engine.models.device("cpu").tier == "low"
@@ -78,7 +78,7 @@ def test_vae_decodes_upcast_and_keeps_its_dtype_for_the_next_encode(tiny_models)
 
     from diffusers import AutoencoderKL
 
-    from app.engine.inpaint import decode_latents
+    from app.engine.diffusion.inpaint import decode_latents
 
     vae = AutoencoderKL.from_pretrained(tiny_models / "inpaint" / "tiny-sd15-inpainting" / "vae").to(torch.float16)
     assert vae.config.force_upcast

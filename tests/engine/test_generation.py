@@ -7,14 +7,25 @@ import threading
 import numpy as np
 import pytest
 
-from app.engine import requests as rq
+from app.engine import (
+    Cancelled,
+    DefurnishRequest,
+    Failed,
+    Finished,
+    InvalidRequest,
+    Progress,
+    SegmentRequest,
+    StageRequest,
+    Started,
+)
+from app.engine.diffusion.pipelines import pipelines_for
 from app.errors import JobCancelled, UserError
 
 
 def stage(engine, photo, mask, **kw):
     kw.setdefault("steps", 3)
     kw.setdefault("seed", 7)
-    return engine.run(rq.StageRequest(photo=photo, mask=mask, models="tiny", model_set="tiny", **kw))
+    return engine.run(StageRequest(photo=photo, mask=mask, models="tiny", model_set="tiny", **kw))
 
 
 def test_stage_changes_only_the_mask(engine, room, room_mask):
@@ -48,21 +59,21 @@ def test_second_job_reloads_nothing(engine, room, room_mask):
     stage(engine, room, room_mask, steps=2)
     before = engine.models.loads
     stage(engine, room, room_mask, steps=2, style="industrial", room="bedroom")
-    engine.run(rq.DefurnishRequest(photo=room, mask=room_mask, models="tiny", model_set="tiny", steps=2, seed=1))
+    engine.run(DefurnishRequest(photo=room, mask=room_mask, models="tiny", model_set="tiny", steps=2, seed=1))
     assert engine.models.loads == before
 
 
 def test_progress_every_step_with_preview(engine, room, room_mask):
     events = []
     result = engine.run(
-        rq.StageRequest(photo=room, mask=room_mask, models="tiny", model_set="tiny", steps=4, seed=3),
+        StageRequest(photo=room, mask=room_mask, models="tiny", model_set="tiny", steps=4, seed=3),
         sink=events.append,
     )
-    steps = [e for e in events if isinstance(e, rq.Progress) and e.total]
+    steps = [e for e in events if isinstance(e, Progress) and e.total]
     assert [e.step for e in steps] == [1, 2, 3, 4]
     h, w = result.timings["model_size"][1] // 8, result.timings["model_size"][0] // 8
     assert all(e.preview is not None and e.preview.shape == (h, w, 3) for e in steps)
-    assert isinstance(events[0], rq.Started) and isinstance(events[-1], rq.Finished)
+    assert isinstance(events[0], Started) and isinstance(events[-1], Finished)
 
 
 def test_cancel_takes_effect_within_a_step(engine, room, room_mask):
@@ -71,27 +82,36 @@ def test_cancel_takes_effect_within_a_step(engine, room, room_mask):
 
     def sink(event):
         seen.append(event)
-        if isinstance(event, rq.Progress) and event.step == 2:
+        if isinstance(event, Progress) and event.step == 2:
             job_box["job"].cancel()
 
-    request = rq.StageRequest(photo=room, mask=room_mask, models="tiny", model_set="tiny", steps=40, seed=1)
+    request = StageRequest(photo=room, mask=room_mask, models="tiny", model_set="tiny", steps=40, seed=1)
     job_box["job"] = job = engine.submit(request, sink)
     with pytest.raises(JobCancelled):
         job.future.result(timeout=120)
-    steps = [e.step for e in seen if isinstance(e, rq.Progress) and e.total]
+    steps = [e.step for e in seen if isinstance(e, Progress) and e.total]
     assert max(steps) <= 3, f"cancel landed late: steps {steps}"
-    assert isinstance(seen[-1], rq.Cancelled)
+    assert isinstance(seen[-1], Cancelled)
     # the worker is still alive and serves the next job
     assert stage(engine, room, room_mask, steps=1).images[0].shape == room.shape
 
 
-def test_failed_job_reports_and_worker_survives(engine, room):
+def test_invalid_request_is_refused_before_it_is_queued(engine, room):
     bad = np.zeros((10, 10), bool)
     events = []
-    job = engine.submit(rq.StageRequest(photo=room, mask=bad, models="tiny", model_set="tiny"), events.append)
-    with pytest.raises(UserError, match="mask is 10x10 but the photo is 960x640"):
+    with pytest.raises(InvalidRequest, match="mask is 10x10 but the photo is 960x640") as info:
+        engine.submit(StageRequest(photo=room, mask=bad, models="tiny", model_set="tiny"), events.append)
+    assert info.value.field == "mask" and events == []
+
+
+def test_failed_job_reports_and_worker_survives(engine, room, room_mask):
+    events = []
+    job = engine.submit(StageRequest(photo=room, mask=room_mask, models="tiny", model_set="tiny", steps=1,
+                                     lora="no-such-lora.safetensors"), events.append)
+    with pytest.raises(UserError, match="no-such-lora.safetensors: LoRA not found"):
         job.future.result(timeout=60)
-    assert isinstance(events[-1], rq.Failed) and events[-1].user_error
+    assert isinstance(events[-1], Failed) and events[-1].user_error
+    assert stage(engine, room, room_mask, steps=1).images, "the worker runs the next job"
 
 
 def test_stage_without_mask_uses_the_staging_area(engine, room, room_depth):
@@ -104,7 +124,7 @@ def test_stage_without_mask_uses_the_staging_area(engine, room, room_depth):
 
 
 def test_stage_without_mask_and_no_floor_says_so(engine, room, monkeypatch):
-    from app.engine.depth import DepthEstimator
+    from app.engine.vision.depth import DepthEstimator
 
     monkeypatch.setattr(DepthEstimator, "predict", lambda self, image, size=None, key=None:
                         np.ones(image.shape[:2], np.float32))  # a flat wall: no floor anywhere
@@ -113,7 +133,7 @@ def test_stage_without_mask_and_no_floor_says_so(engine, room, monkeypatch):
 
 
 def test_sdxl_layout_stages_too(engine, room, room_mask):
-    result = engine.run(rq.StageRequest(photo=room, mask=room_mask, models="tiny", model_set="tiny-sdxl",
+    result = engine.run(StageRequest(photo=room, mask=room_mask, models="tiny", model_set="tiny-sdxl",
                                         steps=2, seed=5))
     out = result.images[0]
     assert out.shape == room.shape
@@ -123,8 +143,8 @@ def test_sdxl_layout_stages_too(engine, room, room_mask):
 
 def test_inpaint_controlnet_variant_shares_components(engine, room, room_mask):
     stage(engine, room, room_mask, steps=1)
-    cache = engine.models.pipelines(engine.models.device("cpu"))
-    models = engine.models.model_set(rq.StageRequest(photo=room, models="tiny", model_set="tiny"))
+    cache = pipelines_for(engine.models, engine.models.device("cpu"))
+    models = engine.models.model_set(StageRequest(photo=room, models="tiny", model_set="tiny"))
     base = cache.get(models)
     result = stage(engine, room, room_mask, steps=2, inpaint_scale=0.5)
     variant = cache.get(models, with_inpaint_controlnet=True)
@@ -134,7 +154,7 @@ def test_inpaint_controlnet_variant_shares_components(engine, room, room_mask):
 
 
 def test_inpaint_control_hint_marks_masked_pixels_minus_one():
-    from app.engine.inpaint import inpaint_control_image
+    from app.engine.diffusion.inpaint import inpaint_control_image
 
     image = np.full((16, 16, 3), 255, np.uint8)
     mask = np.zeros((16, 16), bool)
@@ -145,7 +165,7 @@ def test_inpaint_control_hint_marks_masked_pixels_minus_one():
 
 
 def test_defurnish_widens_the_mask_and_keeps_the_rest(engine, room, room_mask):
-    result = engine.run(rq.DefurnishRequest(photo=room, mask=room_mask, models="tiny", model_set="tiny",
+    result = engine.run(DefurnishRequest(photo=room, mask=room_mask, models="tiny", model_set="tiny",
                                             steps=2, seed=2, margin_px=20, grow_px=0))
     ring = result.mask & ~room_mask
     ys, xs = np.nonzero(room_mask)
@@ -157,7 +177,7 @@ def test_defurnish_widens_the_mask_and_keeps_the_rest(engine, room, room_mask):
 
 def test_defurnish_refuses_an_empty_mask(engine, room):
     with pytest.raises(UserError, match="mask is empty"):
-        engine.run(rq.DefurnishRequest(photo=room, mask=np.zeros(room.shape[:2], bool), models="tiny",
+        engine.run(DefurnishRequest(photo=room, mask=np.zeros(room.shape[:2], bool), models="tiny",
                                        model_set="tiny"))
 
 
@@ -167,7 +187,7 @@ def test_jobs_run_one_at_a_time_in_priority_order(engine, room, room_mask):
 
     def track(name):
         def sink(event):
-            if isinstance(event, rq.Started):
+            if isinstance(event, Started):
                 with lock:
                     order.append(name)
         return sink
@@ -175,14 +195,14 @@ def test_jobs_run_one_at_a_time_in_priority_order(engine, room, room_mask):
     gate = threading.Event()
 
     def hold(event):
-        if isinstance(event, rq.Started):
+        if isinstance(event, Started):
             gate.wait(30)
 
-    first = engine.submit(rq.StageRequest(photo=room, mask=room_mask, models="tiny", model_set="tiny", steps=1),
+    first = engine.submit(StageRequest(photo=room, mask=room_mask, models="tiny", model_set="tiny", steps=1),
                           hold)
-    second = engine.submit(rq.StageRequest(photo=room, mask=room_mask, models="tiny", model_set="tiny", steps=1),
+    second = engine.submit(StageRequest(photo=room, mask=room_mask, models="tiny", model_set="tiny", steps=1),
                            track("stage"))
-    click = engine.submit(rq.SegmentRequest(photo=room, points=[(500, 400, True)], models="tiny", model_set="tiny"),
+    click = engine.submit(SegmentRequest(photo=room, points=[(500, 400, True)], models="tiny", model_set="tiny"),
                           track("segment"))
     gate.set()
     for job in (first, second, click):

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from app.engine.sam2_backend import Sam2Backend, load_sam2, sam2_config, sam2_model_id, write_tiny_sam2
-from app.engine.sam_model import load_segmenter_backend
-from app.engine.segmenter import Embedding, Segmenter
+from app.engine.tiny.sam2 import sam2_config, write_tiny_sam2
+from app.engine.vision.sam2_backend import Sam2Backend, load_sam2, sam2_model_id
+from app.engine.vision.sam_loader import load_segmenter_backend, segmenter_for
+from app.engine.vision.segmenter import Embedding, Segmenter
 from app.errors import UserError
 
 SIDE = 256  # the tiny model's input square (the real one: 1024); low-res masks are 4 x SIDE/16
@@ -46,8 +47,8 @@ def post_process(processor, low: np.ndarray, original) -> np.ndarray:
 
 def test_loads_through_the_manager_with_the_catalog_sam_type(tmp_path, room):
     """A models folder whose set names a SAM 2 folder: catalog -> ModelSet.sam_type -> the SAM 2 backend."""
-    from app.engine import requests as rq
-    from app.engine.manager import ModelManager
+    from app.engine import SegmentRequest
+    from app.engine.runtime.manager import ModelManager
 
     root = tmp_path / "models"
     (root / "inpaint" / "x").mkdir(parents=True)
@@ -60,20 +61,18 @@ def test_loads_through_the_manager_with_the_catalog_sam_type(tmp_path, room):
         '[sets.u]\narch = "sd15"\ninpaint = "t-inpaint"\nsam = "t-sam2-untyped"\nrecommend = false\n',
         encoding="utf-8")
     manager = ModelManager(models=str(root), device="cpu")
-    models = manager.model_set(rq.SegmentRequest(photo=room, models=str(root), model_set="t"))
+    models = manager.model_set(SegmentRequest(photo=room, models=str(root), model_set="t"))
     assert models.sam_type == "sam2"
     assert manager.catalog().resolve_set("u").sam_type == "sam2", "a folder with no sam_type is a SAM 2 folder"
-    seg = manager.segmenter(models, manager.device("cpu"))
+    seg = segmenter_for(manager, models, manager.device("cpu"))
     assert isinstance(seg.backend, Sam2Backend) and type(seg.sam).__name__ == "Sam2Model"
-    assert manager.segmenter(models, manager.device("cpu")) is seg and manager.other_loads == 1
+    assert segmenter_for(manager, models, manager.device("cpu")) is seg and manager.loads == 1
     result = seg.segment(room, [(480, 380, True)])
     assert result.mask.shape == room.shape[:2] and len(result.scores) == 3
 
 
 def test_model_ids_differ_between_backends(sam2_dir, tmp_path):
-    from app.engine.sam_model import build_sam
-    from app.engine.tiny import TINY_SAM_CONFIG
-
+    from app.engine import TINY_SAM_CONFIG, build_sam
     pth = tmp_path / "tiny-sam.pth"
     torch.save(build_sam(TINY_SAM_CONFIG).state_dict(), pth)
     pth.with_suffix(".json").write_text(json.dumps(TINY_SAM_CONFIG), encoding="utf-8")
@@ -261,8 +260,7 @@ def test_a_low_res_blob_lands_where_sam2_puts_it(backend):
 def test_catalog_light_set_is_picked_without_a_gpu(tmp_path):
     """The app catalog's `light` set (SAM 2.1 Hiera-Tiny): chosen for CPU-only / 4 GB when installed,
     `standard` stays the choice for 6-8 GB cards."""
-    from app.engine.catalog import Catalog
-
+    from app.engine import Catalog
     root = tmp_path / "models"
     catalog = Catalog.load(root)
     entry = catalog.entry("sam2.1-hiera-tiny")
@@ -296,8 +294,7 @@ def test_timing_vit_b_against_hiera_tiny(tmp_path, capsys):
     import cv2
     from transformers import Sam2Model, Sam2Processor
 
-    from app.engine.sam_model import build_sam
-
+    from app.engine import build_sam
     rng = np.random.default_rng(0)
     photo = cv2.resize(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8), (4000, 3000),
                        interpolation=cv2.INTER_CUBIC)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.engine import requests as rq
-from app.engine.segmenter import upscale_logits
+from app.engine import EmbedRequest, SegmentRequest
+from app.engine.vision.sam_loader import segmenter_for
+from app.engine.vision.segmenter import upscale_logits
 from app.errors import UserError
 
 
 def segment(engine, photo, **kw):
-    return engine.run(rq.SegmentRequest(photo=photo, models="tiny", model_set="tiny", **kw))
+    return engine.run(SegmentRequest(photo=photo, models="tiny", model_set="tiny", **kw))
 
 
 def test_click_gives_a_photo_sized_mask_and_candidates(engine, room):
@@ -28,37 +29,37 @@ def test_box_prompt(engine, room):
 
 
 def test_embedding_is_cached_by_content_not_name(engine, room):
-    seg = engine.models.segmenter(engine.models.model_set(rq.SegmentRequest(photo=room, models="tiny",
+    seg = segmenter_for(engine.models, engine.models.model_set(SegmentRequest(photo=room, models="tiny",
                                                                            model_set="tiny")),
                                   engine.models.device("cpu"))
     photo = room.copy()
     photo[0, 0] = (1, 2, 3)  # content no other test uses
-    first = engine.run(rq.EmbedRequest(photo=photo, photo_path="a.jpg", models="tiny", model_set="tiny"))
+    first = engine.run(EmbedRequest(photo=photo, photo_path="a.jpg", models="tiny", model_set="tiny"))
     encodes = seg.encodes
     twin = photo.copy()  # the same pixels from another file: another array object
-    second = engine.run(rq.EmbedRequest(photo=twin, photo_path="copy of a.jpg", models="tiny", model_set="tiny"))
+    second = engine.run(EmbedRequest(photo=twin, photo_path="copy of a.jpg", models="tiny", model_set="tiny"))
     assert not first.cached and second.cached and second.key == first.key
     assert seg.encodes == encodes
     edited = photo.copy()
     edited[10, 10] = 0
-    third = engine.run(rq.EmbedRequest(photo=edited, models="tiny", model_set="tiny"))
+    third = engine.run(EmbedRequest(photo=edited, models="tiny", model_set="tiny"))
     assert third.key != first.key and not third.cached
 
 
 def test_embedding_cache_survives_a_restart(tiny_models, room):
-    from app.engine.worker import Engine
-
+    from app.engine import Engine
     photo = room.copy()
     photo[1, 1] = (9, 9, 9)
     first = Engine(models="tiny", device="cpu")
     try:
-        assert not first.run(rq.EmbedRequest(photo=photo, model_set="tiny")).cached
+        assert not first.run(EmbedRequest(photo=photo, model_set="tiny")).cached
     finally:
         first.shutdown()
     second = Engine(models="tiny", device="cpu")
     try:
-        assert second.run(rq.EmbedRequest(photo=photo.copy(), model_set="tiny")).cached
-        seg = next(iter(second.models._segmenters.values()))
+        assert second.run(EmbedRequest(photo=photo.copy(), model_set="tiny")).cached
+        request = EmbedRequest(photo=photo, model_set="tiny")
+        seg = segmenter_for(second.models, second.models.model_set(request), second.models.device())
         assert seg.encodes == 0, "the embedding came from the disk cache"
     finally:
         second.shutdown()
@@ -106,10 +107,7 @@ def test_disk_cache_keeps_the_recently_used_within_its_budget(tiny_models, tmp_p
     import os
     import time
 
-    from app.engine.sam_model import build_sam
-    from app.engine.segmenter import Segmenter
-    from app.engine.tiny import TINY_SAM_CONFIG
-
+    from app.engine import TINY_SAM_CONFIG, Segmenter, build_sam
     sam = build_sam(TINY_SAM_CONFIG)
     probe = Segmenter(sam, "cpu", "budget-test", cache_dir=tmp_path, cache_budget=10**12)
     photos = []

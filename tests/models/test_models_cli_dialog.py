@@ -165,9 +165,8 @@ def no_network(monkeypatch):
 
 
 def test_start_up_and_model_resolution_need_no_network(qtbot, tiny_copy, no_network, tmp_path):
-    from app.engine.catalog import Catalog
-    from app.engine.manager import ModelManager
-    from app.engine.requests import StageRequest
+    from app.engine import Catalog, StageRequest
+    from app.engine.runtime.manager import ModelManager
     from app.ui.models_dialog import ModelsDialog
 
     catalog = Catalog.load(tiny_copy)

@@ -8,10 +8,10 @@ import threading
 import pytest
 from models_helpers import sha256, write_catalog
 
-from app.engine import transfer
-from app.engine.catalog import Catalog
-from app.engine.downloads import fetch_url, install
-from app.engine.transfer import ChecksumMismatch, DownloadCancelled
+from app.engine import Catalog
+from app.engine.models import transfer
+from app.engine.models.downloads import fetch_url, install
+from app.engine.models.transfer import ChecksumMismatch, DownloadCancelled
 from app.errors import UserError
 
 PAYLOAD = os.urandom(3 * 1024 * 1024 + 12345)
@@ -139,7 +139,6 @@ def test_external_files_only_in_a_folder_catalog_and_never_written(tmp_path):
     assert catalog.entry("ext").external and catalog.status("ext") == "external"
     with pytest.raises(UserError, match="never writes"):
         install(catalog, "ext")
-    from app.engine.model_store import remove
-
+    from app.engine import remove
     remove(catalog, "ext")
     assert other.read_bytes() == b"x" and "ext" not in catalog.entries

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from models_helpers import make_hf_cache, write_catalog
 
-from app.engine.catalog import APP_CATALOG, CONFIGS_DIR, Catalog, is_config_folder
-from app.engine.downloads import install
-from app.engine.transfer import ChecksumMismatch
+from app.engine import Catalog, install
+from app.engine.models.entries import APP_CATALOG, CONFIGS_DIR, is_config_folder
+from app.engine.models.transfer import ChecksumMismatch
 from app.errors import UserError
 
 REPO = "example-org/tiny-depth-hf"
@@ -54,12 +54,11 @@ def test_hub_model_installs_offline_from_the_local_cache(tmp_path, tiny_models):
     # what was installed is a loadable model
     import numpy as np
 
-    from app.engine.depth import DepthEstimator
+    from app.engine.vision.depth import DepthEstimator
 
     depth = DepthEstimator(path, "cpu", __import__("torch").float32).predict(np.zeros((64, 96, 3), np.uint8))
     assert depth.shape == (64, 96)
-    from app.engine.model_store import verify
-
+    from app.engine import verify
     assert verify(catalog, "hub-depth")["ok"]
     (path / "model.safetensors").write_bytes(b"\0" * 16)
     result = verify(catalog, "hub-depth")
@@ -232,8 +231,7 @@ def test_online_hub_download_cancel_keeps_staging(tmp_path, tiny_models, monkeyp
 
     import huggingface_hub
 
-    from app.engine.transfer import DownloadCancelled
-
+    from app.engine import DownloadCancelled
     hub = FakeHub(_depth_files(tiny_models))
     monkeypatch.setattr(huggingface_hub, "snapshot_download", hub.snapshot_download)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", hub.hf_hub_download)

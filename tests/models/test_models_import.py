@@ -13,7 +13,7 @@ import pytest
 from ldm_convert import diffusers_to_single_file
 from models_helpers import fake_safetensors
 
-from app.engine.checkpoint_info import inspect_file, read_header
+from app.engine.models.checkpoint_info import inspect_file, read_header
 from app.errors import UserError
 
 
@@ -130,8 +130,7 @@ def test_detection_of_tiny_files_and_unsafe_formats(other_tool, tmp_path):
 
 @pytest.fixture(scope="module")
 def engine_for_copy(tiny_copy):
-    from app.engine.worker import Engine
-
+    from app.engine import Engine
     eng = Engine(models=str(tiny_copy), device="cpu")
     yield eng
     eng.shutdown()
@@ -151,8 +150,7 @@ def _photo():
 
 
 def _stage(engine, models, model_set, lora=None, seed=7):
-    from app.engine.requests import StageRequest
-
+    from app.engine import StageRequest
     photo, mask = _photo()
     result = engine.run(StageRequest(photo=photo, mask=mask, models=str(models), model_set=model_set, steps=2,
                                      seed=seed, lora=lora, lora_scale=1.0), timeout=300)
@@ -175,8 +173,7 @@ def test_import_copy_sd15_checkpoint_and_lora_then_stage(tiny_copy, other_tool, 
     assert result["set_name"] == "roomy"
     copied = tiny_copy / "checkpoints" / "roomy.safetensors"
     assert copied.is_file() and Path(result["path"]) == copied
-    from app.engine.catalog import Catalog
-
+    from app.engine import Catalog
     catalog = Catalog.load(tiny_copy)
     spec = catalog.sets["roomy"]
     assert spec["inpaint"] == "roomy" and spec["based_on"] == "tiny" and spec["controlnet_depth"] == "tiny-sd15-controlnet-depth"
@@ -207,8 +204,7 @@ def test_link_sdxl_checkpoint_in_place_then_stage(tiny_copy, other_tool, engine_
     assert code == 0, err
     r = json.loads(out)["imported"][0]
     assert (r["arch"], r["linked"], Path(r["path"])) == ("sdxl", True, src.resolve())
-    from app.engine.catalog import Catalog
-
+    from app.engine import Catalog
     catalog = Catalog.load(tiny_copy)
     assert catalog.entry(r["name"]).external and catalog.sets[r["set_name"]]["based_on"] == "tiny-sdxl"
     _stage(engine_for_copy, tiny_copy, r["set_name"])

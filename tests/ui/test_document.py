@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from app.imaging.brush import capsule_coverage
 from app.imaging.io import Photo
-from app.ui.canvas.brush import capsule_coverage
 from app.ui.document import Document
 from app.ui.undo_commands import Patch
 

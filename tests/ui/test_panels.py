@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 from uihelpers import open_photo, paint, run, setup_stage
 
-from app.engine import requests as rq
+from app.engine import GuidesRequest, StageRequest
 from app.errors import JobCancelled, UserError
 from app.ui import settings
 from app.ui.messages import install_excepthook, readable
@@ -101,11 +101,11 @@ def test_await_client_run_results_errors_and_cancel(qtbot, window, room_file, ro
     fields = window.common_request_fields("tiny")
 
     async def scenario():
-        result = await window.client.run(rq.GuidesRequest(photo=doc.base, **fields))
+        result = await window.client.run(GuidesRequest(photo=doc.base, **fields))
         assert result.canny.shape == doc.mask.shape
         with pytest.raises(UserError, match="unknown model set"):
-            await window.client.run(rq.GuidesRequest(photo=doc.base, **dict(fields, model_set="no-such-set")))
-        handle = window.client.submit(rq.StageRequest(photo=doc.base, mask=None, steps=30, **fields))
+            await window.client.run(GuidesRequest(photo=doc.base, **dict(fields, model_set="no-such-set")))
+        handle = window.client.submit(StageRequest(photo=doc.base, mask=None, steps=30, **fields))
         handle.cancel()
         with pytest.raises(JobCancelled):
             await handle.future()

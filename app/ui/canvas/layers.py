@@ -166,7 +166,7 @@ class ImageLayer(QGraphicsItem):
 class OverlayLayer(QGraphicsItem):
     """A mask (uint8 coverage or bool) drawn as a translucent colour, at screen resolution."""
 
-    def __init__(self, color: QColor, opacity: float = 0.45, outline: bool = False):
+    def __init__(self, color: QColor, opacity: float = 0.45):
         super().__init__()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
         self._mask: np.ndarray | None = None

@@ -7,16 +7,28 @@ active tool. Brush size is in image pixels, like Photoshop and Krita.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QMouseEvent
 
-if TYPE_CHECKING:
-    from app.ui.canvas.view import CanvasView
-    from app.ui.document import Document
+from app.ui.document import Document
 
 MIN_SIZE, MAX_SIZE = 1, 2000
+
+
+class CanvasView(Protocol):
+    """What a tool needs of the view it works in (the canvas view has these)."""
+
+    zoom: float
+
+    def in_image(self, pos: QPointF) -> bool: ...
+
+    def clamp(self, pos: QPointF) -> QPointF: ...
+
+    def show_rubber_band(self, a: QPointF, b: QPointF) -> None: ...
+
+    def hide_rubber_band(self) -> None: ...
 
 
 class ToolSettings(QObject):
@@ -161,5 +173,3 @@ class EraserTool(BrushTool):
     name, title = "eraser", "Eraser (E)"
     erase = True
 
-
-TOOL_CLASSES = (ClickTool, BoxTool, BrushTool, EraserTool)

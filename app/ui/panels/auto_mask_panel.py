@@ -27,11 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.engine import automask_objects
-from app.engine import requests as rq
+from app import settings
+from app.engine import AutoMaskRequest, AutoMaskResult, combine_objects
 from app.imaging import masks
-
-MAX_MARGIN_AT_1024 = 100
 
 
 class AutoMaskPanel(QWidget):
@@ -41,7 +39,7 @@ class AutoMaskPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.result: rq.AutoMaskResult | None = None
+        self.result: AutoMaskResult | None = None
         self._mask: np.ndarray | None = None
         self._filling = False
 
@@ -64,8 +62,8 @@ class AutoMaskPanel(QWidget):
         margin_row = QHBoxLayout()
         margin_row.addWidget(QLabel("Margin"))
         self.margin = QSlider(Qt.Orientation.Horizontal)
-        self.margin.setRange(0, MAX_MARGIN_AT_1024)
-        self.margin.setValue(automask_objects.MARGIN_AT_1024)
+        self.margin.setRange(0, settings.MAX_MARGIN_AT_1024)
+        self.margin.setValue(settings.MARGIN_AT_1024)
         self.margin.setToolTip("A ring around removed objects, so their shadows and contact marks go too "
                                "(pixels at a 1024 px long side, scaled to the photo)")
         margin_row.addWidget(self.margin, 1)
@@ -122,12 +120,12 @@ class AutoMaskPanel(QWidget):
         self.requested.emit(target, self.options(target))
 
     @staticmethod
-    def build_request(photo: np.ndarray, target: str, options: dict | None = None, **fields) -> rq.AutoMaskRequest:
+    def build_request(photo: np.ndarray, target: str, options: dict | None = None, **fields) -> AutoMaskRequest:
         """An AutoMaskRequest from the panel's options plus the window's fields (models, device ...)."""
         spec = dict(options or {})
         spec.setdefault("target", target)
         spec.update(fields)
-        return rq.AutoMaskRequest(photo=photo, **spec)
+        return AutoMaskRequest(photo=photo, **spec)
 
     def set_busy(self, busy: bool) -> None:
         for b in (self.furniture_button, self.floor_button, self.structure_button):
@@ -135,7 +133,7 @@ class AutoMaskPanel(QWidget):
 
     # ---- results -----------------------------------------------------------------
 
-    def set_result(self, result: rq.AutoMaskResult) -> None:
+    def set_result(self, result: AutoMaskResult) -> None:
         self.result = result
         self._filling = True
         self.objects.clear()
@@ -233,7 +231,7 @@ class AutoMaskPanel(QWidget):
         flags = self.selected()
         shape = result.objects[0].shape
         if result.target == "furniture":
-            mask = automask_objects.combine(result.objects, shape, self.margin_px(), result.protected, flags)
+            mask = combine_objects(result.objects, shape, self.margin_px(), result.protected, flags)
         else:
             mask = np.zeros(shape, bool)
             for obj, on in zip(result.objects, flags, strict=True):

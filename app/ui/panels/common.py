@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
@@ -111,7 +112,6 @@ class SliderSpin(QWidget):
 
 def to_pixmap(arr: np.ndarray, max_side: int | None = None) -> QPixmap:
     """A QPixmap of an RGB or grey uint8 array, optionally fitted into max_side."""
-    import cv2
 
     a = np.ascontiguousarray(arr)
     if max_side and max(a.shape[:2]) > max_side:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.settings import MARGIN_AT_1024
 from app.ui.panels.common import Column, section
 from app.ui.panels.generation_form import _select, add_sampling_rows, finish_panel
 
@@ -40,7 +41,7 @@ class DefurnishPanel(QWidget):
         self.margin_auto.setChecked(True)
         self.margin = QSpinBox()
         self.margin.setRange(0, 400)
-        self.margin.setValue(20)
+        self.margin.setValue(MARGIN_AT_1024)
         self.margin.setSuffix(" px")
         self.margin.setEnabled(False)
         self.margin_auto.toggled.connect(lambda on: self.margin.setEnabled(not on))

@@ -17,11 +17,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.engine import JobKind
 from app.ui.engine_client import CANCELLED, DONE, FAILED, QUEUED, RUNNING, EngineClient, JobHandle
 from app.ui.panels.common import to_pixmap
 
-HIDDEN_KINDS = {"segment"}  # clicks come and go too fast to list
-TRANSIENT_KINDS = {"embed", "guides"}  # listed while they run
+HIDDEN_KINDS = {JobKind.SEGMENT}  # clicks come and go too fast to list
+TRANSIENT_KINDS = {JobKind.EMBED, JobKind.GUIDES, JobKind.AUTOMASK}  # listed while they run
 KEEP_FINISHED = 12
 
 
@@ -141,7 +142,7 @@ class JobsPanel(QWidget):
         row = self.rows.get(handle.uid)
         if row is not None:
             row.refresh()
-        if handle.preview is not None and handle.kind in ("stage", "defurnish") and handle.active:
+        if handle.preview is not None and handle.kind.generates and handle.active:
             self._preview_job = handle
             self.preview.setVisible(True)
             pix = to_pixmap(handle.preview)

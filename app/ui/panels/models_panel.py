@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
-from app.engine.catalog import Catalog
-from app.engine.tiny import tiny_models_dir
+from app.engine import Catalog, tiny_models_dir
 
 
 def models_root(models: str | None):

@@ -8,6 +8,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QVBoxLayout, QWidget
 
+from app.engine import JobKind
 from app.ui.canvas.layers import level_at_least
 from app.ui.panels.common import action_button, to_pixmap
 
@@ -91,7 +92,7 @@ class ResultsPanel(QWidget):
 
     @staticmethod
     def _caption(r) -> str:
-        what = "De-furnished" if r.kind == "defurnish" else (getattr(r.request, "style", "") or "Staged").replace("_", " ").title()
+        what = "De-furnished" if r.kind == JobKind.DEFURNISH else (getattr(r.request, "style", "") or "Staged").replace("_", " ").title()
         return f"{what} · {r.id}\nseed {r.seed}"
 
     @staticmethod

@@ -1,0 +1,341 @@
+"""Tiny random-weight models in the real on-disk layout, for tests and smoke runs.
+
+The classes are the real ones (diffusers UNet / VAE / ControlNet, CLIP text
+encoders and tokenizers, segment-anything's Sam, Depth Anything), only their
+configs are small. They are written to a models folder with its own
+catalog.toml and then loaded by exactly the code that loads real weights.
+Their pictures are noise by design; they prove plumbing, shapes, coordinates,
+preservation and the speed of everything around the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+from app import settings
+from app.engine.tiny.detectors import write_detector, write_mask2former, write_oneformer
+from app.engine.tiny.tokenizer import write_tokenizer
+from app.engine.vision.sam_model import build_sam
+
+TINY_VERSION = "4"
+TINY_NATIVE = 128  # working resolution of the tiny sets: keeps CPU tests fast
+
+_CATALOG = """\
+# Written by app/engine/tiny.py: tiny random-weight models for tests and smoke runs.
+[sets.tiny]
+title = "Tiny test models (SD1.5 layout)"
+arch = "sd15"
+native = {native}
+min_vram_gb = 0
+inpaint = "tiny-sd15-inpainting"
+controlnet_depth = "tiny-sd15-controlnet-depth"
+controlnet_canny = "tiny-sd15-controlnet-canny"
+controlnet_inpaint = "tiny-sd15-controlnet-inpaint"
+sam = "tiny-sam"
+depth = "tiny-depth"
+detector = "tiny-grounding-dino"
+segmenter = "tiny-oneformer-ade"
+erase = "tiny-erase"
+
+[sets.tiny-sdxl]
+title = "Tiny test models (SDXL layout)"
+arch = "sdxl"
+native = {native}
+min_vram_gb = 0
+inpaint = "tiny-sdxl-inpainting"
+controlnet_depth = "tiny-sdxl-controlnet-depth"
+controlnet_canny = "tiny-sdxl-controlnet-canny"
+sam = "tiny-sam"
+depth = "tiny-depth"
+detector = "tiny-grounding-dino"
+segmenter = "tiny-oneformer-ade"
+erase = "tiny-erase"
+
+[models.tiny-sd15-inpainting]
+role = "inpaint"
+arch = "sd15"
+path = "inpaint/tiny-sd15-inpainting"
+license = "test"
+
+[models.tiny-sd15-controlnet-depth]
+role = "controlnet-depth"
+arch = "sd15"
+path = "controlnet/tiny-sd15-controlnet-depth"
+license = "test"
+
+[models.tiny-sd15-controlnet-canny]
+role = "controlnet-canny"
+arch = "sd15"
+path = "controlnet/tiny-sd15-controlnet-canny"
+license = "test"
+
+[models.tiny-sd15-controlnet-inpaint]
+role = "controlnet-inpaint"
+arch = "sd15"
+path = "controlnet/tiny-sd15-controlnet-inpaint"
+license = "test"
+
+[models.tiny-sdxl-inpainting]
+role = "inpaint"
+arch = "sdxl"
+path = "inpaint/tiny-sdxl-inpainting"
+license = "test"
+
+[models.tiny-sdxl-controlnet-depth]
+role = "controlnet-depth"
+arch = "sdxl"
+path = "controlnet/tiny-sdxl-controlnet-depth"
+license = "test"
+
+[models.tiny-sdxl-controlnet-canny]
+role = "controlnet-canny"
+arch = "sdxl"
+path = "controlnet/tiny-sdxl-controlnet-canny"
+license = "test"
+
+[models.tiny-sam]
+role = "sam"
+path = "sam/tiny-sam.pth"
+sam_type = "config"
+license = "test"
+
+[models.tiny-depth]
+role = "depth"
+path = "depth/tiny-depth"
+license = "test"
+
+[models.tiny-grounding-dino]
+role = "detector"
+path = "detector/tiny-grounding-dino"
+license = "test"
+
+[models.tiny-oneformer-ade]
+role = "segmenter"
+path = "segmenter/tiny-oneformer-ade"
+license = "test"
+
+[models.tiny-mask2former-ade]
+role = "segmenter"
+path = "segmenter/tiny-mask2former-ade"
+license = "test"
+
+[models.tiny-erase]
+role = "erase"
+path = "erase/tiny-erase.pt"
+license = "test"
+"""
+
+# SAM encoder config for the tiny model (the decoder keeps SAM's real sizes).
+TINY_SAM_CONFIG = {"embed_dim": 32, "depth": 2, "num_heads": 2, "global_attn_indexes": [1]}
+
+
+def tiny_models_dir() -> Path:
+    return settings.tiny_models_base() / f"v{TINY_VERSION}"
+
+
+def ensure_tiny_models(root: Path | None = None) -> Path:
+    """Write the tiny model set once (atomically) and return its models folder."""
+    root = Path(root) if root else tiny_models_dir()
+    if (root / "catalog.toml").is_file():
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tiny-", dir=root.parent))
+    try:
+        write_tiny_models(staging)
+        try:
+            os.replace(staging, root)
+        except OSError:  # another process won the race: theirs is as good as ours
+            if not (root / "catalog.toml").is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return root
+
+
+def write_tiny_models(root: Path) -> None:
+    # heavy: loaded on first use, not when the app starts
+    import torch
+
+    torch.manual_seed(0)  # the same tiny weights on every machine
+    _write_sd15(root)
+    _write_sdxl(root)
+    _write_sam(root / "sam" / "tiny-sam.pth")
+    _write_depth(root / "depth" / "tiny-depth")
+    write_detector(root / "detector" / "tiny-grounding-dino")
+    write_oneformer(root / "segmenter" / "tiny-oneformer-ade")
+    write_mask2former(root / "segmenter" / "tiny-mask2former-ade")
+    _write_erase(root / "erase" / "tiny-erase.pt")
+    # The catalog goes last: its presence marks the folder complete.
+    (root / "catalog.toml").write_text(_CATALOG.format(native=TINY_NATIVE), encoding="utf-8")
+
+
+# ---- text side -------------------------------------------------------------------
+
+
+def _text_config(projection: bool = False):
+    # heavy: loaded on first use, not when the app starts
+    from transformers import CLIPTextConfig
+
+    return CLIPTextConfig(
+        bos_token_id=0, eos_token_id=1, pad_token_id=1, hidden_size=32, intermediate_size=37,
+        num_attention_heads=4, num_hidden_layers=2, vocab_size=600, max_position_embeddings=77,
+        projection_dim=32 if projection else 512,
+    )
+
+
+# ---- SD1.5 -----------------------------------------------------------------------
+
+
+def _vae():
+    # heavy: loaded on first use, not when the app starts
+    from diffusers import AutoencoderKL
+
+    # Four blocks: the real 8x latent scale, so ControlNet and crop maths are the real ones.
+    return AutoencoderKL(
+        block_out_channels=(8, 16, 16, 16), in_channels=3, out_channels=3, latent_channels=4,
+        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+        layers_per_block=1, norm_num_groups=4, sample_size=TINY_NATIVE,
+    )
+
+
+def _scheduler():
+    # heavy: loaded on first use, not when the app starts
+    from diffusers import DDIMScheduler
+
+    return DDIMScheduler(
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+        clip_sample=False, set_alpha_to_one=False, steps_offset=1,
+    )
+
+
+_UNET_COMMON = dict(
+    block_out_channels=(32, 64), layers_per_block=1, sample_size=TINY_NATIVE // 8,
+    down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+    up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+)
+_CN_EMBED = (8, 8, 16, 16)  # three stride-2 convs: hint at image scale -> latent scale
+
+
+def _write_sd15(root: Path) -> None:
+    # heavy: loaded on first use, not when the app starts
+    from diffusers import ControlNetModel, StableDiffusionInpaintPipeline, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    tok_dir = root / "inpaint" / "tiny-sd15-inpainting" / "tokenizer"
+    write_tokenizer(tok_dir)
+    unet = UNet2DConditionModel(in_channels=9, out_channels=4, cross_attention_dim=32,
+                                attention_head_dim=4, **_UNET_COMMON)
+    pipe = StableDiffusionInpaintPipeline(
+        vae=_vae(), text_encoder=CLIPTextModel(_text_config()), tokenizer=CLIPTokenizer.from_pretrained(tok_dir),
+        unet=unet, scheduler=_scheduler(), safety_checker=None, feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipe.save_pretrained(root / "inpaint" / "tiny-sd15-inpainting", safe_serialization=True)
+    for kind in ("depth", "canny", "inpaint"):
+        cn = ControlNetModel(in_channels=4, cross_attention_dim=32, attention_head_dim=4,
+                             conditioning_embedding_out_channels=_CN_EMBED,
+                             block_out_channels=(32, 64), layers_per_block=1,
+                             down_block_types=_UNET_COMMON["down_block_types"])
+        cn.save_pretrained(root / "controlnet" / f"tiny-sd15-controlnet-{kind}", safe_serialization=True)
+
+
+# ---- SDXL ------------------------------------------------------------------------
+
+_SDXL_COMMON = dict(
+    attention_head_dim=(2, 4), use_linear_projection=True, addition_embed_type="text_time",
+    addition_time_embed_dim=8, transformer_layers_per_block=(1, 2),
+    projection_class_embeddings_input_dim=80,  # 6 time ids x 8 + pooled text (32)
+    cross_attention_dim=64,  # both text encoders' hidden states side by side
+)
+
+
+def _write_sdxl(root: Path) -> None:
+    # heavy: loaded on first use, not when the app starts
+    from diffusers import ControlNetModel, StableDiffusionXLInpaintPipeline, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+
+    folder = root / "inpaint" / "tiny-sdxl-inpainting"
+    write_tokenizer(folder / "tokenizer")
+    write_tokenizer(folder / "tokenizer_2")
+    unet = UNet2DConditionModel(in_channels=9, out_channels=4, **_UNET_COMMON, **_SDXL_COMMON)
+    pipe = StableDiffusionXLInpaintPipeline(
+        vae=_vae(), text_encoder=CLIPTextModel(_text_config()),
+        text_encoder_2=CLIPTextModelWithProjection(_text_config(projection=True)),
+        tokenizer=CLIPTokenizer.from_pretrained(folder / "tokenizer"),
+        tokenizer_2=CLIPTokenizer.from_pretrained(folder / "tokenizer_2"),
+        unet=unet, scheduler=_scheduler(), requires_aesthetics_score=False, force_zeros_for_empty_prompt=True,
+    )
+    pipe.save_pretrained(folder, safe_serialization=True)
+    for kind in ("depth", "canny"):
+        cn = ControlNetModel(in_channels=4, conditioning_embedding_out_channels=_CN_EMBED,
+                             block_out_channels=(32, 64), layers_per_block=1,
+                             down_block_types=_UNET_COMMON["down_block_types"], **_SDXL_COMMON)
+        cn.save_pretrained(root / "controlnet" / f"tiny-sdxl-controlnet-{kind}", safe_serialization=True)
+
+
+# ---- SAM and depth ---------------------------------------------------------------
+
+
+def _write_sam(path: Path) -> None:
+    # heavy: loaded on first use, not when the app starts
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(build_sam(TINY_SAM_CONFIG).state_dict(), path)
+    path.with_suffix(".json").write_text(json.dumps(TINY_SAM_CONFIG), encoding="utf-8")
+
+
+def _write_depth(path: Path) -> None:
+    # heavy: loaded on first use, not when the app starts
+    from transformers import (
+        DepthAnythingConfig,
+        DepthAnythingForDepthEstimation,
+        Dinov2Config,
+        DPTImageProcessor,
+    )
+
+    backbone = Dinov2Config(
+        hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64,
+        patch_size=14, image_size=126, out_features=["stage1", "stage2", "stage3", "stage4"],
+        reshape_hidden_states=False,
+    )
+    config = DepthAnythingConfig(
+        backbone_config=backbone, reassemble_hidden_size=32, neck_hidden_sizes=[8, 16, 32, 32],
+        fusion_hidden_size=16, head_hidden_size=8,
+    )
+    DepthAnythingForDepthEstimation(config).save_pretrained(path, safe_serialization=True)
+    DPTImageProcessor(
+        do_resize=True, size={"height": 126, "width": 126}, keep_aspect_ratio=True,
+        ensure_multiple_of=14, resample=3, do_pad=False,
+        image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225],
+    ).save_pretrained(path)
+
+
+# ---- erase (the detector and semantic segmenters: tiny_detectors.py) -------------
+
+
+def _write_erase(path: Path) -> None:
+    """An erase model with LaMa's TorchScript interface: (image 1x3xHxW in [0, 1], mask 1x1xHxW) -> image."""
+    # heavy: loaded on first use, not when the app starts
+    import torch
+
+    class TinyErase(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = torch.nn.Sequential(
+                torch.nn.Conv2d(4, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(8, 3, 3, padding=1)
+            )
+
+        def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            keep = image * (1 - mask)
+            return torch.sigmoid(self.net(torch.cat([keep, mask], 1)))
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():  # TorchScript is deprecated in torch 2.13 but is how LaMa ships
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(torch.jit.script(TinyErase().eval()), str(path))
