@@ -104,3 +104,25 @@ def test_clean_close_leaves_no_autosave(qtbot, make_window, room_file):
     assert (folder / "project.json").is_file()
     window.close()
     assert not folder.exists()
+
+
+def test_a_version_1_project_still_opens(qapp):
+    """A project saved before the engine moved into rooms: results, their requests, the applied base,
+    settings and the undo history all come back."""
+    from app.engine import JobKind, StageRequest
+    from app.ui import project_file
+
+    data = project_file.read_project(Path(__file__).parents[1] / "fixtures" / "v1-empty-b.rsproj")
+    doc = project_file.build_document(data)
+    assert doc.size == (333, 332) and data.meta["version"] == 1
+    (result,) = doc.results
+    assert result.kind == JobKind.STAGE and isinstance(result.request, StageRequest)
+    assert (result.request.style, result.request.room, result.request.seed) == ("scandinavian", "bedroom", 7)
+    assert result.request.mask.sum() == 100 * 150 and doc.mask_bool().sum() == 100 * 150
+    assert doc.base_id == result.id and np.array_equal(doc.base, result.image)
+    assert doc.params["stage"]["prompt"] == "oak bed"
+    assert doc.stack.count() == 2 and doc.stack.text(0) == "Paint bed area"
+    doc.stack.undo()  # un-apply the result
+    assert doc.base_id == "original"
+    doc.stack.undo()  # un-paint
+    assert not doc.mask.any()
