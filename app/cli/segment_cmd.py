@@ -1,4 +1,4 @@
-"""`segment`: points and a box -> a full-resolution mask PNG."""
+"""`segment`: points and a box, a text (`--text`) or an automatic target (`--auto`) -> a full-resolution mask PNG."""
 
 from __future__ import annotations
 
@@ -39,8 +39,10 @@ def register(sub) -> None:
     p.add_argument("--mask-index", type=int, default=None, metavar="I", help="pick SAM's candidate 0-2")
     p.add_argument("-o", "--output", required=True, metavar="MASK.png")
     from app.cli.auto_masks import add_auto_options
+    from app.cli.text_masks import add_text_options
 
     add_auto_options(p, with_target=True)
+    add_text_options(p)
     add_engine_options(p)
     p.set_defaults(run=run_segment_command)
 
@@ -50,6 +52,10 @@ def run_segment_command(args) -> int:
 
     points = [parse_point(p) for p in args.point]
     box = parse_box(args.box) if args.box else None
+    if getattr(args, "text", None) is not None:
+        from app.cli.text_masks import run_text_segment_command  # every instance of a named thing (SAM 3)
+
+        return run_text_segment_command(args)
     if getattr(args, "auto", None):
         from app.cli.auto_masks import run_auto_segment  # automatic masks (furniture, floor, structure)
 

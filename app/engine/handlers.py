@@ -45,6 +45,7 @@ def handler_for(request):
     from app.engine.automask import run_automask
     from app.engine.defurnish import run_defurnish
     from app.engine.staging import run_stage
+    from app.engine.vision.text_masks import run_text_segment
 
     table = {
         rq.StageRequest: run_stage,
@@ -53,6 +54,7 @@ def handler_for(request):
         rq.EmbedRequest: run_embed,
         rq.GuidesRequest: run_guides,
         rq.AutoMaskRequest: run_automask,
+        rq.TextSegmentRequest: run_text_segment,
     }
     try:
         return table[type(request)]

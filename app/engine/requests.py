@@ -143,9 +143,11 @@ class AutoMaskRequest(Request):
     `mask` is the default selection plus the margin ring (for furniture)."""
 
     target: str = "furniture"  # "furniture", "floor" or "structure"
-    method: str = "auto"  # "auto" (every installed model), "detector" (text prompts + SAM), "semantic"
-    prompt: str = ""  # detector phrases, "sofa . chair . lamp"; "" = the default list for the target
-    box_threshold: float = 0.3  # detector: keep boxes scoring at least this
+    # "auto" (every installed model; SAM 3 instead of detector + SAM when the set names one),
+    # "detector" (text prompts + SAM), "sam3" (SAM 3 alone), "semantic"
+    method: str = "auto"
+    prompt: str = ""  # detector / SAM 3 phrases, "sofa . chair . lamp"; "" = the default list for the target
+    box_threshold: float = 0.3  # detector / SAM 3: keep objects scoring at least this
     text_threshold: float = 0.25  # detector: a phrase must score at least this to name a box
     margin_px: int | None = None  # furniture: ring around the objects; None scales ~20 px at 1024, 0 = none
     band: float = 0.35  # floor: band above the floor (fraction of the floor's height in the frame); 0 = floor only
@@ -154,7 +156,66 @@ class AutoMaskRequest(Request):
     kind = "automask"
 
 
-AnyRequest = StageRequest | DefurnishRequest | SegmentRequest | EmbedRequest | GuidesRequest | AutoMaskRequest
+MAX_PHRASES = 20
+MAX_PHRASE_CHARS = 60
+
+
+def split_phrases(text: str) -> list[str]:
+    """ "Chairs, floor lamp . rug" -> ["chairs", "floor lamp", "rug"]: lower case, single spaces, no repeats."""
+    out: list[str] = []
+    for part in str(text or "").replace(";", ",").replace(".", ",").replace("\n", ",").split(","):
+        phrase = " ".join(part.split()).lower()
+        if phrase and phrase not in out:
+            out.append(phrase)
+    return out
+
+
+@dataclass(kw_only=True)
+class TextSegmentRequest(Request):
+    """Every instance of what `text` names ("chairs", "floor lamp"; several separated by commas),
+    found by a text-prompted segmenter (SAM 3). The result lists the instances and their union."""
+
+    text: str = ""
+    threshold: float = 0.5  # keep instances scoring at least this (SAM 3: detection x presence score)
+    max_instances: int = 50
+
+    kind = "text_segment"
+
+    @property
+    def phrases(self) -> list[str]:
+        return split_phrases(self.text)
+
+    def validate(self) -> None:
+        """Raise UserError naming the option and the problem; called before the job is queued."""
+        from app.errors import UserError
+
+        photo = self.photo
+        if not isinstance(photo, np.ndarray) or photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
+            shape = getattr(photo, "shape", None)
+            raise UserError(f"text selection needs an RGB photo (H x W x 3, 8 bit); got {shape}")
+        if min(photo.shape[:2]) < 2:
+            raise UserError(f"the photo is too small to select in ({photo.shape[1]}x{photo.shape[0]})")
+        phrases = self.phrases
+        if not phrases:
+            raise UserError("text: name what to select, e.g. 'chairs' or 'sofa, floor lamp'")
+        if len(phrases) > MAX_PHRASES:
+            raise UserError(f"text: {len(phrases)} things named; at most {MAX_PHRASES} at a time")
+        long = next((p for p in phrases if len(p) > MAX_PHRASE_CHARS), None)
+        if long is not None:
+            raise UserError(f"text: '{long[:40]}...' is too long: name each thing in a few words")
+        try:
+            threshold = float(self.threshold)
+        except (TypeError, ValueError):
+            raise UserError(f"threshold: not a number ({self.threshold!r})") from None
+        if not np.isfinite(threshold) or not 0.0 <= threshold <= 1.0:
+            raise UserError(f"threshold must be between 0 and 1 (got {self.threshold})")
+        if isinstance(self.max_instances, bool) or not isinstance(self.max_instances, (int, np.integer)) \
+                or not 1 <= int(self.max_instances) <= 500:
+            raise UserError(f"max_instances must be a whole number from 1 to 500 (got {self.max_instances!r})")
+
+
+AnyRequest = (StageRequest | DefurnishRequest | SegmentRequest | EmbedRequest | GuidesRequest | AutoMaskRequest
+              | TextSegmentRequest)
 
 
 # ---- results ---------------------------------------------------------------------
@@ -251,6 +312,20 @@ class AutoMaskResult:
     message: str = ""  # set when nothing was found: then `mask` is empty, never the whole photo
     protected: np.ndarray | None = field(default=None, repr=False)  # hard structure the ring never covers
     models: list[str] = field(default_factory=list)  # which models ran
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.objects)
+
+
+@dataclass
+class TextSegmentResult:
+    text: str
+    objects: list[MaskObject]  # one per instance, best first; `label` is the phrase that found it
+    mask: np.ndarray  # bool, photo-sized: the union of the objects
+    model: str = ""  # the catalog entry that ran
+    message: str = ""  # set when nothing was found (then `mask` is empty)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property

@@ -17,7 +17,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-TINY_VERSION = "4"
+TINY_VERSION = "5"
 TINY_NATIVE = 128  # working resolution of the tiny sets: keeps CPU tests fast
 
 _CATALOG = """\
@@ -49,6 +49,23 @@ sam = "tiny-sam"
 depth = "tiny-depth"
 detector = "tiny-grounding-dino"
 segmenter = "tiny-oneformer-ade"
+erase = "tiny-erase"
+
+# The tiny set with a text-prompted segmenter: automatic masks use SAM 3 instead of detector + SAM.
+[sets.tiny-sam3]
+title = "Tiny test models with SAM 3 (SD1.5 layout)"
+arch = "sd15"
+native = {native}
+min_vram_gb = 0
+inpaint = "tiny-sd15-inpainting"
+controlnet_depth = "tiny-sd15-controlnet-depth"
+controlnet_canny = "tiny-sd15-controlnet-canny"
+controlnet_inpaint = "tiny-sd15-controlnet-inpaint"
+sam = "tiny-sam"
+depth = "tiny-depth"
+detector = "tiny-grounding-dino"
+segmenter = "tiny-oneformer-ade"
+text_segmenter = "tiny-sam3"
 erase = "tiny-erase"
 
 [models.tiny-sd15-inpainting]
@@ -119,6 +136,11 @@ role = "segmenter"
 path = "segmenter/tiny-mask2former-ade"
 license = "test"
 
+[models.tiny-sam3]
+role = "text-segmenter"
+path = "segmenter/tiny-sam3"
+license = "test"
+
 [models.tiny-erase]
 role = "erase"
 path = "erase/tiny-erase.pt"
@@ -168,6 +190,7 @@ def write_tiny_models(root: Path) -> None:
     write_oneformer(root / "segmenter" / "tiny-oneformer-ade")
     write_mask2former(root / "segmenter" / "tiny-mask2former-ade")
     _write_erase(root / "erase" / "tiny-erase.pt")
+    _write_sam3(root / "segmenter" / "tiny-sam3")  # last: it seeds torch itself
     # The catalog goes last: its presence marks the folder complete.
     (root / "catalog.toml").write_text(_CATALOG.format(native=TINY_NATIVE), encoding="utf-8")
 
@@ -324,6 +347,18 @@ def _write_depth(path: Path) -> None:
         ensure_multiple_of=14, resample=3, do_pad=False,
         image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225],
     ).save_pretrained(path)
+
+
+def _write_sam3(path: Path) -> None:
+    """SAM 3 (engine.tiny_sam3) with the byte-level CLIP tokenizer above."""
+    from transformers import CLIPTokenizer
+
+    from app.engine.tiny_sam3 import write_sam3
+
+    tok_dir = path.parent / ".sam3-tokenizer"
+    _write_tokenizer(tok_dir)
+    write_sam3(path, CLIPTokenizer.from_pretrained(tok_dir))
+    shutil.rmtree(tok_dir)
 
 
 # ---- erase (the detector and semantic segmenters: tiny_detectors.py) -------------
