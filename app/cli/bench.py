@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from app.cli.bench_text import bench_text_masks
 from app.cli.common import emit_json
 
 
@@ -22,6 +23,8 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--quick", action="store_true", help="tiny SAM and fewer repeats (for tests)")
     p.add_argument("--clicks", type=int, default=15)
+    p.add_argument("--sam3-real", action="store_true",
+                   help="also time SAM 3 at its real size (random weights; minutes and ~5 GB on a CPU)")
     p.set_defaults(run=run_bench)
 
 
@@ -165,6 +168,7 @@ def run_bench(args) -> int:
     steps = [("sam", lambda: bench_sam(photo, args.quick, 3 if args.quick else args.clicks)),
              ("prepost", lambda: bench_prepost(photo)),
              ("jobs", bench_jobs)]
+    steps.append(("text masks", lambda: bench_text_masks(photo, getattr(args, "sam3_real", False))))
     with tempfile.TemporaryDirectory() as tmp:
         steps.insert(2, ("io", lambda: bench_io(photo, tmp)))
         for name, fn in steps:

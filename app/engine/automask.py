@@ -137,7 +137,7 @@ class _Job:
         method = self.request.method
         if kind == "text":
             if method == "auto":
-                return set_text_model(self.catalog, self.models.name)
+                return set_text_model(self.catalog, self.models.name, self.device.device)
             return require(find_model(self.catalog, self.models.name, "text"), self.catalog, "text") \
                 if method == "sam3" else None
         if method == "auto":

@@ -265,7 +265,7 @@ class MaskObject:
     crop: np.ndarray = field(repr=False)  # bool, the mask inside `box`
     shape: tuple[int, int]  # (h, w) of the photo
     category: str = "furniture"  # "furniture", "other" (listed, not selected), "structure", "floor"
-    source: str = "detector"  # "detector", "semantic", "both", "depth"
+    source: str = "detector"  # "detector", "sam3", "semantic", "both", "depth"
     selected: bool = True  # part of the default selection
     note: str = ""  # e.g. "fitted?" for a cabinet touching a countertop
 

@@ -62,6 +62,7 @@ class TextSelectController(QObject):
         self.job = job
         self.box.set_busy(True)
         self.box.show_message(f"Looking for {what} …")
+        job.progress.connect(lambda ev, j=job: j is self.job and ev.message and self.box.show_message(ev.message))
         job.finished.connect(lambda result, j=job, d=doc: self._finished(j, d, result))
         job.failed.connect(lambda message, _user, j=job: self._ended(j, message))
         job.cancelled.connect(lambda j=job: self._ended(j, "Cancelled."))

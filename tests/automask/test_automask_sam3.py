@@ -60,6 +60,17 @@ def test_the_set_with_sam3_uses_it_instead_of_detector_and_sam(engine):
     assert forced.models == ["tiny-sam3"], "method sam3 takes any installed one"
 
 
+def test_a_big_sam3_stays_out_of_the_automatic_masks_on_a_cpu(engine, monkeypatch):
+    from app.engine.vision import text_masks
+
+    monkeypatch.setattr(text_masks, "CPU_MAX_WEIGHT_BYTES", 0)  # as if the tiny SAM 3 were the real 3.4 GB
+    room = draw_room(160, 120, seed=5)
+    auto = automask(engine, room.photo, model_set="tiny-sam3", device="cpu", box_threshold=0.0, text_threshold=0.0)
+    assert "tiny-grounding-dino" in auto.models and "tiny-sam3" not in auto.models
+    named = automask(engine, room.photo, model_set="tiny-sam3", device="cpu", method="sam3", box_threshold=0.0)
+    assert named.models == ["tiny-sam3"], "asked for by name, it runs anyway"
+
+
 def test_sam3_instances_become_room_objects_by_the_detector_rules(engine, scripted_sam3):
     answers, asked = scripted_sam3
     room = draw_room(320, 240, seed=1)

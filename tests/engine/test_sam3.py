@@ -86,6 +86,8 @@ def test_text_request_returns_instance_masks_at_photo_size(engine):
     assert scores == sorted(scores, reverse=True) and all(0.0 <= s <= 1.0 for s in scores)
     messages = [e.message for e in events if isinstance(e, rq.Progress)]
     assert "looking for sofa, floor lamp" in messages, messages
+    layers = [e for e in events if isinstance(e, rq.Progress) and e.message.startswith("analysing the photo")]
+    assert [(e.step, e.total) for e in layers] == [(0, 2), (1, 2)], "the image encoder reports each layer"
     assert engine.models.loads - loads <= 1, "SAM 3 loads once"
 
     # a second text on the same photo reuses the model and the photo's embedding

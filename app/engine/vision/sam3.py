@@ -140,8 +140,9 @@ class Sam3Segmenter:
         x = torch.as_tensor(small, device=self.device).permute(2, 0, 1)[None].float()
         return (x * self._a + self._b).to(self.dtype)
 
-    def embed(self, photo: np.ndarray, check_cancel=None) -> tuple[str, bool, object]:
-        """(content key, served from memory?, the FPN maps as a Sam3VisionEncoderOutput)."""
+    def embed(self, photo: np.ndarray, check_cancel=None, progress=None) -> tuple[str, bool, object]:
+        """(content key, served from memory?, the FPN maps as a Sam3VisionEncoderOutput). `progress`
+        (step, total, message) hears of each ViT layer; it and `check_cancel` may raise to stop."""
         from transformers.models.sam3.modeling_sam3 import Sam3VisionEncoderOutput
 
         key = self._keys.key(photo)
@@ -149,7 +150,7 @@ class Sam3Segmenter:
             if key in self._memory:
                 self._memory.move_to_end(key)
                 return key, True, self._memory[key]
-        with self._cancel_hooks(check_cancel), self._torch.inference_mode():
+        with self._layer_hooks(check_cancel, progress), self._torch.inference_mode():
             full = self.model.get_vision_features(pixel_values=self.pixel_values(photo))
         # only what the decoders read: the ViT's last hidden state (tens of MB) is dropped
         emb = Sam3VisionEncoderOutput(fpn_hidden_states=full.fpn_hidden_states,
@@ -162,13 +163,24 @@ class Sam3Segmenter:
         return key, False, emb
 
     @contextmanager
-    def _cancel_hooks(self, check_cancel):
-        """Check for a cancel before each ViT layer: the encoder is the long step (seconds on a CPU)."""
-        if check_cancel is None:
+    def _layer_hooks(self, check_cancel, progress):
+        """Before each ViT layer: report progress and check for a cancel. The image encoder is the
+        long step (minutes for the real model on a CPU), so a cancel lands within one layer."""
+        if check_cancel is None and progress is None:
             yield
             return
         layers = self.model.vision_encoder.backbone.layers
-        handles = [layer.register_forward_pre_hook(lambda *_: check_cancel()) for layer in layers]
+        n = len(layers)
+
+        def hook(i):
+            def before(*_):
+                if progress is not None:
+                    progress(i, n, f"analysing the photo (SAM 3): layer {i + 1}/{n}")
+                if check_cancel is not None:
+                    check_cancel()
+            return before
+
+        handles = [layer.register_forward_pre_hook(hook(i)) for i, layer in enumerate(layers)]
         try:
             yield
         finally:
@@ -184,9 +196,7 @@ class Sam3Segmenter:
         phrases = [p for p in phrases if p]
         if not phrases:
             return []
-        if progress is not None:
-            progress(0, 0, "analysing the photo (SAM 3)")
-        _, _, emb = self.embed(photo, check_cancel)
+        _, _, emb = self.embed(photo, check_cancel, progress)
         h, w = photo.shape[:2]
         found: list[Instance] = []
         for start in range(0, len(phrases), self.chunk):
