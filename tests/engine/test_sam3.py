@@ -51,6 +51,29 @@ def test_tiny_sam3_is_in_the_catalog_in_the_hub_layout_and_loads(engine, sam3_pa
     assert not model.training and next(model.parameters()).dtype.is_floating_point
 
 
+def test_the_hubs_video_checkpoint_layout_loads_the_same_detector(tmp_path, sam3_path):
+    """facebook/sam3 ships a `sam3_video` config (detector + tracker) with the image model's weights under
+    `detector_model.` beside the tracker's: Sam3Model takes the detector and leaves the tracker."""
+    import json
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, save_file
+    from transformers import Sam3VideoConfig
+
+    video = tmp_path / "sam3-video"
+    shutil.copytree(sam3_path, video)
+    detector = json.loads((sam3_path / "config.json").read_text())
+    (video / "config.json").write_text(json.dumps(Sam3VideoConfig(detector_config=detector).to_dict()))
+    weights = {f"detector_model.{k}": v for k, v in load_file(sam3_path / "model.safetensors").items()}
+    weights["tracker_model.mask_decoder.iou_token.weight"] = torch.zeros(1, 4)
+    save_file(weights, video / "model.safetensors", metadata={"format": "pt"})
+    model, _ = load_sam3(video)
+    plain, _ = load_sam3(sam3_path)
+    assert model.config.model_type == "sam3"
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), plain.state_dict().values(), strict=True))
+
+
 def test_the_loader_refuses_what_is_not_a_whole_sam3(tmp_path, tiny_models, sam3_path):
     with pytest.raises(UserError, match="no config.json"):
         load_sam3(tmp_path)
