@@ -1,7 +1,7 @@
 """Automatic masks on the command line.
 
     python main.py segment PHOTO --auto furniture|floor|structure -o MASK.png
-        [--margin PX] [--prompt "sofa . chair"] [--method auto|detector|semantic]
+        [--margin PX] [--detect "sofa . chair"] [--method auto|detector|sam3|semantic]
         [--box-threshold T] [--text-threshold T] [--band F] [--exclude LABEL ...]
         [--objects-dir DIR] [--json]
     python main.py defurnish PHOTO --auto -o OUT.png ...
@@ -35,10 +35,11 @@ def add_auto_options(p, with_target: bool) -> None:
     else:
         p.add_argument("--auto", action="store_true",
                        help="select the furniture automatically (detector + SAM and/or semantic segmentation)")
-    p.add_argument("--method", default="auto", choices=["auto", "detector", "semantic"],
-                   help="--auto: which models find the objects (default: every installed one)")
+    p.add_argument("--method", default="auto", choices=["auto", "detector", "sam3", "semantic"],
+                   help="--auto: which models find the objects (default: every installed one; SAM 3 instead of "
+                        "detector + SAM when the model set has it)")
     p.add_argument("--detect", dest="detect_prompt", default="", metavar="'SOFA . CHAIR'",
-                   help="--auto: what the detector looks for, phrases separated by dots (default: furniture list)")
+                   help="--auto: what the detector / SAM 3 looks for, phrases separated by dots (default: furniture list)")
     p.add_argument("--box-threshold", type=float, default=0.3, metavar="T", help="--auto: detector box score")
     p.add_argument("--text-threshold", type=float, default=0.25, metavar="T", help="--auto: detector phrase score")
     p.add_argument("--exclude", action="append", default=[], metavar="LABEL",

@@ -1,4 +1,4 @@
-"""`segment`: points and a box -> a full-resolution mask PNG."""
+"""`segment`: points and a box, a text (`--text`) or an automatic target (`--auto`) -> a full-resolution mask PNG."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ from app.cli.auto_masks import (
     run_auto_segment,  # automatic masks (furniture, floor, structure)
 )
 from app.cli.common import Stopwatch, add_engine_options, emit_json, engine_for, load_photo, run_job
+from app.cli.text_masks import (
+    add_text_options,
+    run_text_segment_command,  # every instance of a named thing (SAM 3)
+)
 from app.engine import SegmentRequest
 from app.errors import UserError
 from app.imaging.io import write_mask
@@ -43,6 +47,7 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, metavar="MASK.png")
 
     add_auto_options(p, with_target=True)
+    add_text_options(p)
     add_engine_options(p)
     p.set_defaults(run=run_segment_command)
 
@@ -50,8 +55,9 @@ def register(sub) -> None:
 def run_segment_command(args) -> int:
     points = [parse_point(p) for p in args.point]
     box = parse_box(args.box) if args.box else None
+    if getattr(args, "text", None) is not None:
+        return run_text_segment_command(args)
     if getattr(args, "auto", None):
-
         return run_auto_segment(args)
     clock = Stopwatch()
     photo = load_photo(args.photo)

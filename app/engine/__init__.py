@@ -6,11 +6,12 @@ managed through the catalog functions below. Nothing here imports torch: the
 heavy libraries load on the engine's worker thread when a job first needs them.
 
 The rooms below (`runtime`, `models`, `diffusion`, `vision`, `automask`,
-`evaluation`, `tiny`) are the engine's inside; see docs/architecture.md.
+`evaluation`, `tiny`, `benchmarks`) are the engine's inside; see docs/architecture.md.
 """
 
 from app.engine.automask.objects import combine as combine_objects
 from app.engine.automask.objects import default_margin
+from app.engine.benchmarks.run import run_benchmarks
 from app.engine.checks import InvalidRequest
 from app.engine.evaluation.defurnish import EvalSettings, evaluate, table
 from app.engine.events import Cancelled, Event, Failed, Finished, Progress, Started
@@ -30,6 +31,7 @@ from app.engine.requests import (
     Request,
     SegmentRequest,
     StageRequest,
+    TextSegmentRequest,
     array_digest,
     request_type,
 )
@@ -40,12 +42,11 @@ from app.engine.results import (
     GuidesResult,
     MaskObject,
     SegmentResult,
+    TextSegmentResult,
 )
 from app.engine.runtime.device import DeviceInfo, pick_device
 from app.engine.runtime.logs import quiet_libraries
-from app.engine.tiny.models import TINY_SAM_CONFIG, ensure_tiny_models, tiny_models_dir
-from app.engine.vision.sam_model import build_sam
-from app.engine.vision.segmenter import Segmenter
+from app.engine.tiny.models import ensure_tiny_models, tiny_models_dir
 from app.engine.worker import Engine, Job
 
 __all__ = [
@@ -53,8 +54,8 @@ __all__ = [
     "DownloadCancelled", "DownloadProgress", "EmbedRequest", "EmbedResult", "Engine", "EvalSettings", "Event",
     "Failed", "Finished", "GenerationRequest", "GenerationResult", "GuidesRequest", "GuidesResult",
     "InvalidRequest", "Job", "JobKind", "MaskObject", "Progress", "Request", "SegmentRequest", "SegmentResult",
-    "Segmenter", "StageRequest", "Started", "TINY_SAM_CONFIG", "array_digest", "build_sam", "check_disk_space",
+    "StageRequest", "Started", "TextSegmentRequest", "TextSegmentResult", "array_digest", "check_disk_space",
     "check_space_for", "combine_objects", "default_margin", "default_models_dir", "ensure_tiny_models",
-    "evaluate", "human_bytes", "import_path", "install", "pick_device", "plan", "quiet_libraries", "remove", "request_type",
+    "evaluate", "human_bytes", "import_path", "install", "pick_device", "plan", "quiet_libraries", "remove", "request_type", "run_benchmarks",
     "table", "tiny_models_dir", "verify",
 ]

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.engine.automask.job import run_automask
+from app.engine.automask.text_masks import run_text_segment
 from app.engine.diffusion.defurnish import run_defurnish
 from app.engine.diffusion.staging import run_stage
 from app.engine.requests import JobKind, Request
@@ -21,12 +22,13 @@ HANDLERS: dict[JobKind, Handler] = {
     JobKind.EMBED: run_embed,
     JobKind.GUIDES: run_guides,
     JobKind.AUTOMASK: run_automask,
+    JobKind.TEXT_SEGMENT: run_text_segment,
 }
 
 # Lower runs first. Clicks must not wait behind queued generations.
 PRIORITY: dict[JobKind, int] = {
     JobKind.SEGMENT: 0,
-    JobKind.EMBED: 1, JobKind.GUIDES: 1, JobKind.AUTOMASK: 1,
+    JobKind.EMBED: 1, JobKind.GUIDES: 1, JobKind.AUTOMASK: 1, JobKind.TEXT_SEGMENT: 1,
     JobKind.STAGE: 5, JobKind.DEFURNISH: 5,
 }
 

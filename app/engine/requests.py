@@ -36,6 +36,7 @@ class JobKind(StrEnum):
     EMBED = "embed"
     GUIDES = "guides"
     AUTOMASK = "automask"
+    TEXT_SEGMENT = "text_segment"
 
     @property
     def generates(self) -> bool:
@@ -45,7 +46,9 @@ class JobKind(StrEnum):
 
 PREFILLS = ("telea", "ns", "erase", "none")
 AUTOMASK_TARGETS = ("furniture", "floor", "structure")
-AUTOMASK_METHODS = ("auto", "detector", "semantic")
+AUTOMASK_METHODS = ("auto", "detector", "sam3", "semantic")
+MAX_PHRASES = 20
+MAX_PHRASE_CHARS = 60
 DEVICES = ("cpu", "cuda", "mps")
 
 
@@ -264,9 +267,11 @@ class AutoMaskRequest(Request):
     `mask` is the default selection plus the margin ring (for furniture)."""
 
     target: str = "furniture"  # "furniture", "floor" or "structure"
-    method: str = "auto"  # "auto" (every installed model), "detector" (text prompts + SAM), "semantic"
-    prompt: str = ""  # detector phrases, "sofa . chair . lamp"; "" = the default list for the target
-    box_threshold: float = 0.3  # detector: keep boxes scoring at least this
+    # "auto" (every installed model; SAM 3 instead of detector + SAM when the set names one),
+    # "detector" (text prompts + SAM), "sam3" (SAM 3 alone), "semantic"
+    method: str = "auto"
+    prompt: str = ""  # detector / SAM 3 phrases, "sofa . chair . lamp"; "" = the default list for the target
+    box_threshold: float = 0.3  # detector / SAM 3: keep objects scoring at least this
     text_threshold: float = 0.25  # detector: a phrase must score at least this to name a box
     margin_px: int | None = None  # furniture: ring around the objects; None scales ~20 px at 1024, 0 = none
     band: float = 0.35  # floor: band above the floor (fraction of the floor's height in the frame); 0 = floor only
@@ -287,9 +292,49 @@ class AutoMaskRequest(Request):
         checks.texts(self, "exclude")
 
 
+def split_phrases(text: str) -> list[str]:
+    """ "Chairs, floor lamp . rug" -> ["chairs", "floor lamp", "rug"]: lower case, single spaces, no repeats."""
+    out: list[str] = []
+    for part in str(text or "").replace(";", ",").replace(".", ",").replace("\n", ",").split(","):
+        phrase = " ".join(part.split()).lower()
+        if phrase and phrase not in out:
+            out.append(phrase)
+    return out
+
+
+@dataclass(kw_only=True)
+class TextSegmentRequest(Request):
+    """Every instance of what `text` names ("chairs", "floor lamp"; several separated by commas),
+    found by a text-prompted segmenter (SAM 3). The result lists the instances and their union."""
+
+    text: str = ""
+    threshold: float = 0.5  # keep instances scoring at least this (SAM 3: detection x presence score)
+    max_instances: int = 50
+
+    kind = JobKind.TEXT_SEGMENT
+
+    @property
+    def phrases(self) -> list[str]:
+        return split_phrases(self.text)
+
+    def check_fields(self) -> None:
+        super().check_fields()
+        checks.text(self, "text")
+        phrases = self.phrases
+        if not phrases:
+            checks.fail("text", "names nothing: name what to select, e.g. 'chairs' or 'sofa, floor lamp'")
+        if len(phrases) > MAX_PHRASES:
+            checks.fail("text", f"names {len(phrases)} things; at most {MAX_PHRASES} at a time")
+        long = next((p for p in phrases if len(p) > MAX_PHRASE_CHARS), None)
+        if long is not None:
+            checks.fail("text", f"'{long[:40]}...' is too long: name each thing in a few words")
+        checks.number(self, "threshold", 0.0, 1.0)
+        checks.integer(self, "max_instances", 1, 500)
+
+
 REQUEST_TYPES: dict[JobKind, type[Request]] = {
     cls.kind: cls for cls in (StageRequest, DefurnishRequest, SegmentRequest, EmbedRequest, GuidesRequest,
-                              AutoMaskRequest)
+                              AutoMaskRequest, TextSegmentRequest)
 }
 
 

@@ -54,7 +54,7 @@ class MaskObject:
     crop: np.ndarray = field(repr=False)  # bool, the mask inside `box`
     shape: tuple[int, int]  # (h, w) of the photo
     category: str = "furniture"  # "furniture", "other" (listed, not selected), "structure", "floor"
-    source: str = "detector"  # "detector", "semantic", "both", "depth"
+    source: str = "detector"  # "detector", "sam3", "semantic", "both", "depth"
     selected: bool = True  # part of the default selection
     note: str = ""  # e.g. "fitted?" for a cabinet touching a countertop
 
@@ -108,3 +108,17 @@ class AutoMaskResult:
         return bool(self.objects)
 
 
+
+
+@dataclass
+class TextSegmentResult:
+    text: str
+    objects: list[MaskObject]  # one per instance, best first; `label` is the phrase that found it
+    mask: np.ndarray  # bool, photo-sized: the union of the objects
+    model: str = ""  # the catalog entry that ran
+    message: str = ""  # set when nothing was found (then `mask` is empty)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.objects)

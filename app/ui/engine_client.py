@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 LABELS = {JobKind.STAGE: "Staging", JobKind.DEFURNISH: "De-furnishing", JobKind.SEGMENT: "Selecting",
-          JobKind.EMBED: "Preparing selection", JobKind.GUIDES: "Guides", JobKind.AUTOMASK: "Finding objects"}
+          JobKind.EMBED: "Preparing selection", JobKind.GUIDES: "Guides", JobKind.AUTOMASK: "Finding objects",
+          JobKind.TEXT_SEGMENT: "Selecting by name"}
 
 
 class JobFailed(Exception):

@@ -40,6 +40,7 @@ from app.ui.panels.models_panel import ModelsPanel
 from app.ui.panels.results_panel import ResultsPanel
 from app.ui.panels.stage_panel import StagePanel
 from app.ui.selection import SelectionController
+from app.ui.text_select import TextSelectController
 from app.ui.window_display import DisplayMixin
 from app.ui.window_docks import build_docks, show_panel
 from app.ui.window_files import FilesMixin
@@ -95,6 +96,8 @@ class MainWindow(DisplayMixin, FilesMixin, JobsMixin, QMainWindow):
         color = QColor(settings.get("mask/color"))
         opacity = settings.get("mask/opacity")
         self.mask_panel = MaskPanel(self.actions_, self.tool_settings, color, opacity)
+        self.text_select = TextSelectController(self.client, self.common_request_fields, self.mask_panel.text_select,
+                                                lambda: self.doc, self)
         self.stage_panel = StagePanel(self.actions_, presets.styles(), presets.rooms())
         self.defurnish_panel = DefurnishPanel(self.actions_)
         self.guides_panel = GuidesPanel()
@@ -210,6 +213,7 @@ class MainWindow(DisplayMixin, FilesMixin, JobsMixin, QMainWindow):
         self.selection.status.connect(self._sam_status)
         self.selection.segmented.connect(lambda s: self._sam_status(f"Selected in {s * 1000:.0f} ms"))
         self.selection.ready_changed.connect(lambda _r: self._selection_changed())
+        self.text_select.status.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self._coverage_timer = QTimer(self)
         self._coverage_timer.setSingleShot(True)
         self._coverage_timer.setInterval(250)

@@ -38,6 +38,7 @@ from app.engine.automask.objects import (
     structure_mask,
     structure_objects,
 )
+from app.engine.automask.text_masks import load_text_segmenter, room_objects, set_text_model
 from app.engine.models.optional import find_optional, missing_optional_message, require_optional
 from app.engine.requests import AutoMaskRequest, array_digest
 from app.engine.results import AutoMaskResult, MaskObject
@@ -120,8 +121,13 @@ class _Job:
 
     def _available(self, kind: str):
         """(name, path) of the `kind` model when the method uses it: optional for "auto",
-        required (ModelMissing with how to get it) when the method names it."""
+        required (ModelMissing with how to get it) when the method names it. A text segmenter
+        (SAM 3, kind "text") is used by "auto" only when the model set names it."""
         method = self.request.method
+        if kind == "text":
+            if method == "auto":
+                return set_text_model(self.catalog, self.models.name, self.device.device)
+            return require_optional(self.catalog, self.models.name, "text") if method == "sam3" else None
         if method == "auto":
             try:
                 return find_optional(self.catalog, self.models.name, kind)
@@ -144,7 +150,10 @@ class _Job:
         return seg
 
     def detections(self, phrases, keep_structure: bool) -> list[MaskObject]:
-        """Detector boxes -> SAM masks (clipped to the box plus a little) -> candidate objects."""
+        """Detector boxes -> SAM masks (clipped to the box plus a little) -> candidate objects;
+        SAM 3's instances instead when the set has it (one model instead of two)."""
+        if self._available("text") is not None:
+            return self.text_instances(phrases, keep_structure)
         found = self._available("detector")
         if found is None:
             return []
@@ -178,8 +187,20 @@ class _Job:
         self.timings["sam_s"] = time.perf_counter() - t
         return out
 
+    def text_instances(self, phrases, keep_structure: bool) -> list[MaskObject]:
+        """SAM 3: every instance of every phrase, with its own mask -> candidate objects."""
+        name, path = self._available("text")
+        t = time.perf_counter()
+        segmenter = load_text_segmenter(self.ctx.models, path, self.device)
+        found = segmenter.find(self.photo, list(phrases), self.request.box_threshold,
+                               progress=self.ctx.progress, check_cancel=self.ctx.check_cancel)
+        self.used.append(name)
+        objects = room_objects(found, self.photo.shape[:2], keep_structure=keep_structure)
+        self.timings["sam3_s"] = time.perf_counter() - t
+        return objects
+
     def _need_some(self, *kinds):
-        if self.request.method != "auto":
+        if self.request.method != "auto" or self._available("text") is not None:
             return
         for k in kinds:
             try:

@@ -9,11 +9,14 @@ from pathlib import Path
 
 from app.errors import ModelMissing, UserError
 
-ROLES = {"detector": "detector", "semantic": "segmenter", "erase": "erase"}  # our name -> catalog role
-SET_KEYS = {"detector": ("detector",), "semantic": ("segmenter", "semantic"), "erase": ("erase",)}
+# our name -> catalog role; "text": a text-prompted segmenter (SAM 3)
+ROLES = {"detector": "detector", "semantic": "segmenter", "erase": "erase", "text": "text-segmenter"}
+SET_KEYS = {"detector": ("detector",), "semantic": ("segmenter", "semantic"), "erase": ("erase",),
+            "text": ("text_segmenter",)}
 WHAT = {"detector": "a text-prompted detector (Grounding DINO)",
         "semantic": "a semantic segmentation model (Mask2Former / OneFormer, ADE20K)",
-        "erase": "an erase model (LaMa)"}
+        "erase": "an erase model (LaMa)",
+        "text": "a text-prompted segmenter (SAM 3)"}
 
 
 def find_optional(catalog, set_name: str | None, key: str) -> tuple[str, Path] | None:

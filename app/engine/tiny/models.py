@@ -19,10 +19,11 @@ from pathlib import Path
 
 from app import settings
 from app.engine.tiny.detectors import write_detector, write_mask2former, write_oneformer
+from app.engine.tiny.sam3 import write_sam3
 from app.engine.tiny.tokenizer import write_tokenizer
 from app.engine.vision.sam_model import build_sam
 
-TINY_VERSION = "4"
+TINY_VERSION = "5"
 TINY_NATIVE = 128  # working resolution of the tiny sets: keeps CPU tests fast
 
 _CATALOG = """\
@@ -54,6 +55,23 @@ sam = "tiny-sam"
 depth = "tiny-depth"
 detector = "tiny-grounding-dino"
 segmenter = "tiny-oneformer-ade"
+erase = "tiny-erase"
+
+# The tiny set with a text-prompted segmenter: automatic masks use SAM 3 instead of detector + SAM.
+[sets.tiny-sam3]
+title = "Tiny test models with SAM 3 (SD1.5 layout)"
+arch = "sd15"
+native = {native}
+min_vram_gb = 0
+inpaint = "tiny-sd15-inpainting"
+controlnet_depth = "tiny-sd15-controlnet-depth"
+controlnet_canny = "tiny-sd15-controlnet-canny"
+controlnet_inpaint = "tiny-sd15-controlnet-inpaint"
+sam = "tiny-sam"
+depth = "tiny-depth"
+detector = "tiny-grounding-dino"
+segmenter = "tiny-oneformer-ade"
+text_segmenter = "tiny-sam3"
 erase = "tiny-erase"
 
 [models.tiny-sd15-inpainting]
@@ -124,6 +142,11 @@ role = "segmenter"
 path = "segmenter/tiny-mask2former-ade"
 license = "test"
 
+[models.tiny-sam3]
+role = "text-segmenter"
+path = "segmenter/tiny-sam3"
+license = "test"
+
 [models.tiny-erase]
 role = "erase"
 path = "erase/tiny-erase.pt"
@@ -170,6 +193,7 @@ def write_tiny_models(root: Path) -> None:
     write_oneformer(root / "segmenter" / "tiny-oneformer-ade")
     write_mask2former(root / "segmenter" / "tiny-mask2former-ade")
     _write_erase(root / "erase" / "tiny-erase.pt")
+    _write_sam3(root / "segmenter" / "tiny-sam3")  # last: it seeds torch itself
     # The catalog goes last: its presence marks the folder complete.
     (root / "catalog.toml").write_text(_CATALOG.format(native=TINY_NATIVE), encoding="utf-8")
 
@@ -314,6 +338,16 @@ def _write_depth(path: Path) -> None:
         ensure_multiple_of=14, resample=3, do_pad=False,
         image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225],
     ).save_pretrained(path)
+
+
+def _write_sam3(path: Path) -> None:
+    """SAM 3 (tiny/sam3.py) with the tiny byte-level CLIP tokenizer."""
+    from transformers import CLIPTokenizer
+
+    tok_dir = path.parent / ".sam3-tokenizer"
+    write_tokenizer(tok_dir)
+    write_sam3(path, CLIPTokenizer.from_pretrained(tok_dir))
+    shutil.rmtree(tok_dir)
 
 
 # ---- erase (the detector and semantic segmenters: tiny_detectors.py) -------------

@@ -1,0 +1,1 @@
+"""Models that look at a photo: segmenters, detectors, depth (the rest moves here with the reorganisation)."""

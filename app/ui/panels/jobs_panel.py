@@ -22,7 +22,7 @@ from app.ui.engine_client import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Engin
 from app.ui.panels.common import to_pixmap
 
 HIDDEN_KINDS = {JobKind.SEGMENT}  # clicks come and go too fast to list
-TRANSIENT_KINDS = {JobKind.EMBED, JobKind.GUIDES, JobKind.AUTOMASK}  # listed while they run
+TRANSIENT_KINDS = {JobKind.EMBED, JobKind.GUIDES, JobKind.AUTOMASK, JobKind.TEXT_SEGMENT}  # listed while they run
 KEEP_FINISHED = 12
 
 

@@ -1,4 +1,4 @@
-"""Selection panel: the clicked object (add / subtract / discard), brush size and
+"""Selection panel: the clicked object (add / subtract / discard), "select all" by text, brush size and
 hardness, mask actions (grow, shrink, feather, fill holes, invert, clear) and the
 overlay's colour and opacity."""
 
@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QColorDialog, QGridLayout, QHBoxLayout, QLabel, QP
 from app.ui.actions import Actions
 from app.ui.canvas.tools import MAX_SIZE, MIN_SIZE, ToolSettings
 from app.ui.panels.common import Column, SliderSpin, action_button, scrolling, section
+from app.ui.panels.text_select_box import TextSelectBox
 
 
 class MaskPanel(QWidget):
@@ -31,6 +32,10 @@ class MaskPanel(QWidget):
         row.addWidget(action_button(actions.commit_subtract, "Subtract"))
         row.addWidget(action_button(actions.discard_object, "Discard"))
         col.add(row)
+
+        col.add(section("Select all"))
+        self.text_select = TextSelectBox()
+        col.add(self.text_select)
 
         col.add(section("Brush"))
         grid = QGridLayout()

@@ -1,0 +1,84 @@
+"""Text-prompted masks on the command line (SAM 3):
+
+    python main.py segment PHOTO --text "chairs" -o MASK.png [--min-score S] [--max-instances N]
+        [--objects-dir DIR] [--models ...] [--model-set NAME] [--device ...] [--json]
+
+Every instance of what the text names goes into the mask (several things: "sofa, floor lamp").
+When nothing is found the command says so and exits with status 2 without writing a mask, like
+`segment --auto`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from app.cli.common import Stopwatch, emit_json, engine_for, load_photo, run_job
+from app.engine import TextSegmentRequest, TextSegmentResult
+from app.errors import UserError
+from app.imaging.io import write_mask
+
+
+def add_text_options(p) -> None:
+    p.add_argument("--text", default=None, metavar="'CHAIRS'",
+                   help="select every instance of what this names (SAM 3); several: 'sofa, floor lamp'")
+    p.add_argument("--min-score", type=float, default=0.5, metavar="S",
+                   help="--text: keep instances scoring at least this, 0-1 (default 0.5)")
+    p.add_argument("--max-instances", type=int, default=50, metavar="N", help="--text: at most this many (default 50)")
+
+
+def _check(args) -> None:
+    if args.point or args.box:
+        raise UserError("--text finds the objects by itself: leave out --point and --box")
+    if getattr(args, "auto", None):
+        raise UserError("choose one of --text and --auto")
+    if not 0.0 <= args.min_score <= 1.0:
+        raise UserError(f"--min-score must be between 0 and 1 (got {args.min_score})")
+    if not 1 <= args.max_instances <= 500:
+        raise UserError(f"--max-instances must be from 1 to 500 (got {args.max_instances})")
+    if Path(args.output).resolve() == Path(args.photo).resolve():
+        raise UserError(f"-o {args.output}: that is the photo itself; the mask needs a file of its own")
+
+
+def describe(result: TextSegmentResult, stream=None) -> None:
+    """What was found, on stderr: one line per instance."""
+    stream = stream or sys.stderr
+    for i, o in enumerate(result.objects, 1):
+        x0, y0, x1, y1 = o.box
+        stream.write(f"{i:>3}  {o.label[:24]:<24}{o.score:>6.2f}  {o.area:>9} px  box {x0},{y0},{x1},{y1}\n")
+
+
+def run_text_segment_command(args) -> int:
+
+    _check(args)
+    clock = Stopwatch()
+    photo = load_photo(args.photo)
+    request = TextSegmentRequest(photo=photo.pixels, photo_path=str(photo.path), models=args.models,
+                                    model_set=args.model_set, device=args.device, text=args.text,
+                                    threshold=args.min_score, max_instances=args.max_instances)
+    request.validate()  # before the engine starts: a bad --text costs nothing
+    engine = engine_for(args)
+    try:
+        result = run_job(engine, request)
+    finally:
+        engine.shutdown()
+    if not result.found:
+        if args.json:
+            emit_json({"outputs": [], "message": result.message, "objects": [], "model": result.model})
+        raise UserError(result.message)
+    out = write_mask(args.output, result.mask)
+    outputs = [str(out)]
+    if args.objects_dir:
+        folder = Path(args.objects_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, o in enumerate(result.objects, 1):
+            name = "".join(c if c.isalnum() else "-" for c in o.label).strip("-") or "object"
+            outputs.append(str(write_mask(folder / f"{i:02d}-{name}.png", o.mask)))
+    if args.json:
+        emit_json({"outputs": outputs, "text": result.text, "model": result.model,
+                   "area": int(result.mask.sum()), "objects": [o.to_dict() for o in result.objects],
+                   "request": request.to_dict(), "timings": {**result.timings, "total_s": clock()}})
+    else:
+        describe(result)
+        print(out)
+    return 0

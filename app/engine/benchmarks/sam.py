@@ -1,0 +1,55 @@
+"""Click selection: the app's SAM path against the bare `SamPredictor.predict` on the same photo.
+
+SAM timings use the real ViT-B architecture with random weights (time does not depend on
+weight values); `quick` uses the tiny SAM for tests."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+
+from app.engine.tiny.models import TINY_SAM_CONFIG
+from app.engine.vision.sam_model import build_sam
+from app.engine.vision.segmenter import Segmenter
+
+
+def bench_sam(photo: np.ndarray, quick: bool, clicks: int) -> dict:
+    # heavy: loaded on first use, not when the app starts
+    import torch
+    from segment_anything import SamPredictor
+
+    torch.manual_seed(0)
+    sam = build_sam(TINY_SAM_CONFIG if quick else "vit_b")
+    h, w = photo.shape[:2]
+    rng = np.random.default_rng(1)
+    points = [(float(rng.uniform(0, w)), float(rng.uniform(0, h)), True) for _ in range(clicks)]
+
+    seg = Segmenter(sam, "cpu", "bench", cache_dir=None)
+    t0 = time.perf_counter()
+    seg.embed(photo)
+    embed_s = time.perf_counter() - t0
+    app_ms = []
+    for p in points:
+        t = time.perf_counter()
+        seg.segment(photo, [p])
+        app_ms.append((time.perf_counter() - t) * 1000)
+
+    predictor = SamPredictor(sam)
+    t0 = time.perf_counter()
+    predictor.set_image(photo)
+    bare_embed_s = time.perf_counter() - t0
+    bare_ms = []
+    for x, y, _ in points:
+        t = time.perf_counter()
+        predictor.predict(point_coords=np.array([[x, y]]), point_labels=np.array([1]), multimask_output=True)
+        bare_ms.append((time.perf_counter() - t) * 1000)
+    return {
+        "sam_model": "tiny" if quick else "vit_b",
+        "sam_click_ms": round(statistics.median(app_ms), 2),
+        "sam_predict_ms": round(statistics.median(bare_ms), 2),
+        "sam_click_ratio": round(statistics.median(app_ms) / statistics.median(bare_ms), 3),
+        "sam_embed_s": round(embed_s, 3),
+        "sam_bare_set_image_s": round(bare_embed_s, 3),
+    }
