@@ -16,7 +16,8 @@ from app import __version__
 from app.engine.logs import quiet_libraries
 from app.errors import JobCancelled, UserError
 
-COMMANDS = ("stage", "defurnish", "segment", "guides", "bench", "models", "eval-defurnish")
+COMMANDS = ("stage", "defurnish", "repaint", "room3d", "segment", "guides", "bench", "models",
+            "eval-defurnish")
 
 
 class UsageError(UserError):
@@ -31,13 +32,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app.cli import bench, generate, guides_cmd, segment_cmd
+    from app.cli import bench, generate, guides_cmd, repaint_cmd, room3d_cmd, segment_cmd
 
     parser = _Parser(prog="main.py", description="RoomStager: virtual staging of room photos")
     parser.add_argument("--version", action="version", version=f"RoomStager {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     generate.register(sub)
+    repaint_cmd.register(sub)
+    room3d_cmd.register(sub)
     segment_cmd.register(sub)
     guides_cmd.register(sub)
     bench.register(sub)

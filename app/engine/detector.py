@@ -26,8 +26,10 @@ log = logging.getLogger(__name__)
 
 DETECT_MAX_SIDE = 1333  # Grounding DINO's processor works at 800 / 1333: never hand it a 24 MP array
 
-ROLES = {"detector": "detector", "semantic": "segmenter", "erase": "erase"}  # our name -> catalog role
-SET_KEYS = {"detector": ("detector",), "semantic": ("segmenter", "semantic"), "erase": ("erase",)}
+ROLES = {"detector": "detector", "semantic": "segmenter", "erase": "erase",
+         "metric_depth": "metric-depth"}  # our name -> catalog role
+SET_KEYS = {"detector": ("detector",), "semantic": ("segmenter", "semantic"), "erase": ("erase",),
+            "metric_depth": ("metric_depth",)}
 
 
 # ---- finding and caching models ----------------------------------------------------
@@ -59,7 +61,8 @@ def missing_message(catalog, key: str) -> str:
             else "Add one to the model catalog")
     what = {"detector": "a text-prompted detector (Grounding DINO)",
             "semantic": "a semantic segmentation model (Mask2Former / OneFormer, ADE20K)",
-            "erase": "an erase model (LaMa)"}[key]
+            "erase": "an erase model (LaMa)",
+            "metric_depth": "a metric depth model (Depth Anything metric or Depth Pro)"}[key]
     return f"this needs {what}, and none is installed in {catalog.root}. {hint}."
 
 

@@ -44,6 +44,8 @@ def run_guides(request: rq.GuidesRequest, ctx) -> rq.GuidesResult:
 def handler_for(request):
     from app.engine.automask import run_automask
     from app.engine.defurnish import run_defurnish
+    from app.engine.diffusion.repaint import run_repaint
+    from app.engine.geometry.room3d import run_room3d
     from app.engine.staging import run_stage
 
     table = {
@@ -53,6 +55,8 @@ def handler_for(request):
         rq.EmbedRequest: run_embed,
         rq.GuidesRequest: run_guides,
         rq.AutoMaskRequest: run_automask,
+        rq.RepaintRequest: run_repaint,
+        rq.Room3DRequest: run_room3d,
     }
     try:
         return table[type(request)]

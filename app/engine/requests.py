@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,7 +155,96 @@ class AutoMaskRequest(Request):
     kind = "automask"
 
 
-AnyRequest = StageRequest | DefurnishRequest | SegmentRequest | EmbedRequest | GuidesRequest | AutoMaskRequest
+def _need(ok: bool, message: str) -> None:
+    if not ok:
+        from app.errors import UserError
+
+        raise UserError(message)
+
+
+def _in(value, lo: float, hi: float) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and lo <= value <= hi
+
+
+@dataclass(kw_only=True)
+class RepaintRequest(GenerationRequest):
+    """Repaint everything but a kept mask ("keep"), a room region found by semantic segmentation
+    ("region"), or a mask ("mask"): one output per prompt and variation, the rest bit-exact."""
+
+    MODES = ("keep", "region", "mask")
+    REGIONS = ("window-view", "walls", "floor", "ceiling", "sky")
+
+    mode: str = "region"
+    region: str | None = None
+    prompts: list[str] = field(default_factory=list)  # one output each; empty = [prompt]
+    blur_px: int | None = None  # soft edge of the region, inward; None scales ~8 px at 1024
+    noise_background: bool = False  # start from noise, not from what is there (strength 1)
+    guidance: float = 6.0
+    strength: float = 0.9
+
+    kind = "repaint"
+
+    @property
+    def all_prompts(self) -> list[str]:
+        return [p.strip() for p in (self.prompts or [self.prompt]) if p.strip()]
+
+    def validate(self) -> None:
+        photo = np.asarray(self.photo)
+        _need(photo.ndim == 3 and photo.shape[2] == 3 and photo.dtype == np.uint8 and photo.size > 0,
+              f"{self.photo_path or 'the photo'}: expected an RGB photo, got an array of shape {photo.shape}")
+        _need(self.mode in self.MODES, f"unknown repaint mode '{self.mode}' (choose {', '.join(self.MODES)})")
+        if self.mode == "region":
+            _need(self.region in self.REGIONS,
+                  f"unknown region '{self.region}' (choose {', '.join(self.REGIONS)})")
+        else:
+            what = "the mask of what to keep" if self.mode == "keep" else "the mask to repaint"
+            _need(self.mask is not None, f"repaint --{self.mode} needs {what}")
+            _need(self.mask.shape == photo.shape[:2], f"the mask is {self.mask.shape[1]}x{self.mask.shape[0]} "
+                  f"but the photo is {photo.shape[1]}x{photo.shape[0]}")
+            _need(bool(self.mask.any()), f"{what} is empty")
+            if self.mode == "keep":
+                _need(not bool(self.mask.all()), "the mask keeps the whole photo: nothing is left to repaint")
+        prompts = self.all_prompts
+        _need(bool(prompts), "repaint needs a prompt (what to paint in the region)")
+        _need(len(prompts) <= 64, f"{len(prompts)} prompts: at most 64 in one job")
+        _need(_in(self.strength, 1e-3, 1.0), f"strength {self.strength} is out of range: give a value in (0, 1]")
+        _need(_in(self.guidance, 0.0, 30.0), f"guidance {self.guidance} is out of range: give 0 to 30")
+        _need(isinstance(self.steps, int) and 1 <= self.steps <= 500, f"steps {self.steps}: give 1 to 500")
+        _need(isinstance(self.variations, int) and 1 <= self.variations <= 16, f"variations {self.variations}: 1 to 16")
+        _need(self.blur_px is None or (isinstance(self.blur_px, int) and 0 <= self.blur_px <= 1000),
+              f"blur {self.blur_px} px: give 0 to 1000")
+        _need(self.seed is None or (isinstance(self.seed, int) and 0 <= self.seed < 2**32),
+              f"seed {self.seed}: give 0 to {2**32 - 1}")
+
+
+@dataclass(kw_only=True)
+class Room3DRequest(Request):
+    """The room in 3D from one photo: metric depth, camera, floor plane, a coloured mesh or points.
+    `result` (same size as the photo) colours the same geometry with a staged / emptied result."""
+
+    result: np.ndarray | None = field(default=None, repr=False)
+    focal_35mm: float | None = None  # EXIF FocalLengthIn35mmFilm (or derived); None = the model's estimate
+    max_side: int = 768  # the mesh grid's long side in vertices
+    points: bool = False  # a point cloud instead of a mesh
+
+    kind = "room3d"
+
+    def validate(self) -> None:
+        photo = np.asarray(self.photo)
+        _need(photo.ndim == 3 and photo.shape[2] == 3 and photo.dtype == np.uint8 and min(photo.shape[:2]) >= 8,
+              f"{self.photo_path or 'the photo'}: expected an RGB photo, got an array of shape {photo.shape}")
+        if self.result is not None:
+            r = np.asarray(self.result)
+            _need(r.shape == photo.shape, f"the result is {r.shape[1]}x{r.shape[0]} but the photo is "
+                  f"{photo.shape[1]}x{photo.shape[0]}: colour a photo with its own result")
+        _need(self.focal_35mm is None or _in(self.focal_35mm, 4.0, 2000.0),
+              f"35 mm focal length {self.focal_35mm}: give 4 to 2000 mm")
+        _need(isinstance(self.max_side, int) and 64 <= self.max_side <= 4096,
+              f"mesh resolution {self.max_side}: give 64 to 4096 vertices on the long side")
+
+
+AnyRequest = (StageRequest | DefurnishRequest | SegmentRequest | EmbedRequest | GuidesRequest | AutoMaskRequest
+              | RepaintRequest | Room3DRequest)
 
 
 # ---- results ---------------------------------------------------------------------
@@ -167,6 +257,7 @@ class GenerationResult:
     request: GenerationRequest
     mask: np.ndarray  # the final (grown) edit mask, bool, photo-sized
     timings: dict[str, float] = field(default_factory=dict)
+    prompts: list[str] = field(default_factory=list)  # per image when a job has several prompts (repaint)
 
 
 @dataclass
@@ -182,6 +273,18 @@ class SegmentResult:
 class EmbedResult:
     key: str
     cached: bool
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Room3DResult:
+    """World coordinates in metres: Y up, the floor at y = 0, the camera above the origin."""
+
+    vertices: np.ndarray = field(repr=False)  # N x 3 float32
+    colors: np.ndarray = field(repr=False)  # N x 3 uint8
+    faces: np.ndarray | None = field(repr=False)  # M x 3 int32; None for a point cloud
+    pixels: np.ndarray = field(repr=False)  # N x 2 float32: where each vertex is in the photo (x, y)
+    measurements: dict[str, Any] = field(default_factory=dict)  # estimates, labelled as such
     timings: dict[str, float] = field(default_factory=dict)
 
 

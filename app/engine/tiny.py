@@ -17,7 +17,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-TINY_VERSION = "4"
+TINY_VERSION = "5"
 TINY_NATIVE = 128  # working resolution of the tiny sets: keeps CPU tests fast
 
 _CATALOG = """\
@@ -36,6 +36,7 @@ depth = "tiny-depth"
 detector = "tiny-grounding-dino"
 segmenter = "tiny-oneformer-ade"
 erase = "tiny-erase"
+metric_depth = "tiny-depth-pro"
 
 [sets.tiny-sdxl]
 title = "Tiny test models (SDXL layout)"
@@ -50,6 +51,7 @@ depth = "tiny-depth"
 detector = "tiny-grounding-dino"
 segmenter = "tiny-oneformer-ade"
 erase = "tiny-erase"
+metric_depth = "tiny-depth-pro"
 
 [models.tiny-sd15-inpainting]
 role = "inpaint"
@@ -119,6 +121,16 @@ role = "segmenter"
 path = "segmenter/tiny-mask2former-ade"
 license = "test"
 
+[models.tiny-depth-pro]
+role = "metric-depth"
+path = "depth/tiny-depth-pro"
+license = "test"
+
+[models.tiny-depth-anything-metric]
+role = "metric-depth"
+path = "depth/tiny-depth-anything-metric"
+license = "test"
+
 [models.tiny-erase]
 role = "erase"
 path = "erase/tiny-erase.pt"
@@ -157,6 +169,7 @@ def ensure_tiny_models(root: Path | None = None) -> Path:
 def write_tiny_models(root: Path) -> None:
     import torch
 
+    from app.engine.geometry.tiny_depth import write_depth_anything_metric, write_depth_pro
     from app.engine.tiny_detectors import write_detector, write_mask2former, write_oneformer
 
     torch.manual_seed(0)  # the same tiny weights on every machine
@@ -168,6 +181,8 @@ def write_tiny_models(root: Path) -> None:
     write_oneformer(root / "segmenter" / "tiny-oneformer-ade")
     write_mask2former(root / "segmenter" / "tiny-mask2former-ade")
     _write_erase(root / "erase" / "tiny-erase.pt")
+    write_depth_pro(root / "depth" / "tiny-depth-pro")
+    write_depth_anything_metric(root / "depth" / "tiny-depth-anything-metric")
     # The catalog goes last: its presence marks the folder complete.
     (root / "catalog.toml").write_text(_CATALOG.format(native=TINY_NATIVE), encoding="utf-8")
 

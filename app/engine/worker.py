@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 EventSink = Callable[[rq.Event], None]
 
 # Lower runs first. Clicks must not wait behind queued generations.
-_PRIORITY = {"segment": 0, "embed": 1, "guides": 1, "automask": 1, "stage": 5, "defurnish": 5}
+_PRIORITY = {"segment": 0, "embed": 1, "guides": 1, "automask": 1, "stage": 5, "defurnish": 5, "repaint": 5,
+             "room3d": 3}
 
 
 class JobContext:
