@@ -133,7 +133,7 @@ def run_repaint_command(args) -> int:
         result = run_job(engine, request)
     finally:
         engine.shutdown()
-    record = request.to_dict()
+    record = result.request.to_dict()  # as it ran: the blur and strength resolved
     outputs, rows = [], []
     for path, image, seed, prompt in zip(targets, result.images, result.seeds, result.prompts, strict=True):
         meta = {"app": f"RoomStager {__version__}", "request": {**record, "seed": seed, "prompts": [prompt]},

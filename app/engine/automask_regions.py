@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.engine.automask_labels import OUTSIDE_NAMES, canonical_name, label_names
+from app.engine.automask_labels import OUTSIDE_NAMES, canonical_name
 from app.engine.automask_objects import SegMap, upscale_mask
 from app.imaging import masks
 
@@ -30,12 +30,9 @@ MIN_FRACTION = 0.0005  # smaller pieces of a region are specks of a wrong label
 
 
 def class_ids(seg: SegMap, names: frozenset) -> set[int]:
-    """Ids whose label (any synonym) is one of `names`."""
-    out = set()
-    for key, label in seg.id2label.items():
-        if canonical_name(label) in names or any(n in names for n in label_names(label)):
-            out.add(int(key))
-    return out
+    """Ids whose label means one of `names`, judged by its first synonym RoomStager knows
+    ("plant;flora;plant;life" is a plant, not the flora seen through a window)."""
+    return {int(key) for key, label in seg.id2label.items() if canonical_name(label) in names}
 
 
 def region_mask(seg: SegMap, region: str, shape: tuple[int, int]) -> np.ndarray:

@@ -37,7 +37,7 @@ class BoxRoom:
                   "right": (0, self.width / 2), "front": (2, 0.0), "back": (2, self.length)}
         best_t = np.full((h, w), np.inf)
         best = np.zeros((h, w), np.int32)
-        for k, (name, (axis, value)) in enumerate(planes.items()):
+        for k, (axis, value) in enumerate(planes.values()):
             with np.errstate(divide="ignore", invalid="ignore"):
                 t = (value - o[axis]) / dirs[..., axis]
             t[~np.isfinite(t) | (t <= 1e-6)] = np.inf
