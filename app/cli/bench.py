@@ -158,13 +158,17 @@ def run_bench(args) -> int:
 
     import torch
 
+    from app.cli.bench_rooms import bench_repaint, bench_room3d
+
     torch.set_grad_enabled(False)
     results: dict = {"torch_threads": torch.get_num_threads()}
     w, h = (1200, 800) if args.quick else (6000, 4000)
     photo = synthetic_room(w, h)
     steps = [("sam", lambda: bench_sam(photo, args.quick, 3 if args.quick else args.clicks)),
              ("prepost", lambda: bench_prepost(photo)),
-             ("jobs", bench_jobs)]
+             ("jobs", bench_jobs),
+             ("repaint", lambda: bench_repaint(photo)),
+             ("room3d", lambda: bench_room3d(photo))]
     with tempfile.TemporaryDirectory() as tmp:
         steps.insert(2, ("io", lambda: bench_io(photo, tmp)))
         for name, fn in steps:

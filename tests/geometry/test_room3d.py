@@ -16,8 +16,8 @@ import app.cli.common  # noqa: F401  (imported at collection: ProgressPrinter bi
 from app.cli import main
 from app.engine import requests as rq
 from app.engine.geometry.camera import focal_35mm_from_exif, focal_px_from_35mm, make_intrinsics
+from app.engine.geometry.synthetic import BoxRoom
 from app.errors import UserError
-from tests.geometry.room_box import BoxRoom
 
 
 @pytest.fixture

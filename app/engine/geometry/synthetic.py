@@ -1,5 +1,5 @@
 """A box room of known size seen by a pinhole camera: its exact depth map and a painted photo
-(floor, walls, ceiling in different colours), for the 3D tests."""
+(floor, walls, ceiling in different colours), for the 3D tests and `bench`."""
 
 from __future__ import annotations
 
