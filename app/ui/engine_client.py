@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 LABELS = {"stage": "Staging", "defurnish": "De-furnishing", "segment": "Selecting", "embed": "Preparing selection",
-          "guides": "Guides"}
+          "guides": "Guides", "repaint": "Repainting", "room3d": "Room in 3D"}
 
 
 class JobFailed(Exception):

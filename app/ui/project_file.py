@@ -35,7 +35,7 @@ from app.errors import UserError
 FORMAT, VERSION = "roomstager-project", 1
 SUFFIX = ".rsproj"
 _mask_names = itertools.count(1)
-_REQUEST_TYPES = {"stage": rq.StageRequest, "defurnish": rq.DefurnishRequest}
+_REQUEST_TYPES = {"stage": rq.StageRequest, "defurnish": rq.DefurnishRequest, "repaint": rq.RepaintRequest}
 
 
 def _png(array: np.ndarray) -> bytes:

@@ -141,7 +141,7 @@ class JobsPanel(QWidget):
         row = self.rows.get(handle.uid)
         if row is not None:
             row.refresh()
-        if handle.preview is not None and handle.kind in ("stage", "defurnish") and handle.active:
+        if handle.preview is not None and handle.kind in ("stage", "defurnish", "repaint") and handle.active:
             self._preview_job = handle
             self.preview.setVisible(True)
             pix = to_pixmap(handle.preview)
