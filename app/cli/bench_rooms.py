@@ -8,12 +8,17 @@ from pathlib import Path
 
 import numpy as np
 
+from app.engine.geometry.camera import make_intrinsics
+from app.engine.geometry.export import write_room
+from app.engine.geometry.render import home_orbit, render_points
+from app.engine.geometry.room import reconstruct
+from app.engine.geometry.synthetic import BoxRoom
+from app.engine.requests import RepaintRequest
+from app.engine.worker import Engine
+
 
 def bench_repaint(photo: np.ndarray) -> dict:
     """A repaint job around a kept object on the full photo, tiny model: the time around the model."""
-    from app.engine.requests import RepaintRequest
-    from app.engine.worker import Engine
-
     h, w = photo.shape[:2]
     keep = np.zeros((h, w), bool)
     keep[int(h * 0.45):int(h * 0.85), int(w * 0.3):int(w * 0.7)] = True
@@ -37,12 +42,6 @@ def bench_repaint(photo: np.ndarray) -> dict:
 def bench_room3d(photo: np.ndarray) -> dict:
     """Mesh build (depth at the model's 1536 px, colours from the full photo) and .glb size, and the
     3D view's point renderer."""
-    from app.engine.geometry.camera import make_intrinsics
-    from app.engine.geometry.export import write_room
-    from app.engine.geometry.render import home_orbit, render_points
-    from app.engine.geometry.room import reconstruct
-    from app.engine.geometry.synthetic import BoxRoom
-
     h, w = photo.shape[:2]
     s = 1536 / max(w, h)
     _, depth, _ = BoxRoom().render(round(w * s), round(h * s), hfov_deg=80.0)

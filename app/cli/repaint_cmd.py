@@ -28,6 +28,8 @@ from app.cli.common import (
 )
 from app.engine import requests as rq
 from app.errors import UserError
+from app.imaging._files import atomic_write
+from app.imaging.io import write_photo
 
 CSV_NAME = "repaint.csv"
 CSV_FIELDS = ("file_name", "prompt", "seed")
@@ -96,8 +98,6 @@ def build_request(args, photo) -> rq.RepaintRequest:
 
 def write_csv(folder: Path, rows: list[dict]) -> Path:
     """repaint.csv beside the outputs: rows of earlier runs stay, a file written again gets its new row."""
-    from app.imaging._files import atomic_write
-
     path = folder / CSV_NAME
     old: list[dict] = []
     if path.is_file():
@@ -117,8 +117,6 @@ def write_csv(folder: Path, rows: list[dict]) -> Path:
 
 
 def run_repaint_command(args) -> int:
-    from app.imaging.io import write_photo
-
     clock = Stopwatch()
     photo = load_photo(args.photo)
     request = build_request(args, photo)

@@ -16,6 +16,8 @@ from pathlib import Path
 from app import __version__
 from app.cli.common import Stopwatch, add_engine_options, emit_json, engine_for, load_photo, run_job
 from app.engine import requests as rq
+from app.engine.geometry.camera import focal_35mm_from_exif
+from app.engine.geometry.export import FORMATS, write_room
 from app.errors import UserError
 
 
@@ -33,9 +35,6 @@ def register(sub) -> None:
 
 
 def run_room3d_command(args) -> int:
-    from app.engine.geometry.camera import focal_35mm_from_exif
-    from app.engine.geometry.export import FORMATS, write_room
-
     clock = Stopwatch()
     out = Path(args.output)
     if out.suffix.lower() not in FORMATS:

@@ -8,10 +8,15 @@ is the engine side that runs the installed semantic segmenter.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from app.engine.automask_labels import OUTSIDE_NAMES, canonical_name
 from app.engine.automask_objects import SegMap, upscale_mask
+from app.engine.detector import find_model, missing_message
+from app.engine.requests import array_digest
+from app.engine.semantic import load_semantic
+from app.errors import ModelMissing, UserError
 from app.imaging import masks
 
 REGIONS = ("window-view", "walls", "floor", "ceiling", "sky")
@@ -64,8 +69,6 @@ def _window_view(seg: SegMap) -> np.ndarray:
     near = masks.grow(openings, max(2, round(0.01 * max(seg.labels.shape))))
     view = windows.copy()
     if outside.any():
-        import cv2
-
         n, comp = cv2.connectedComponents(outside.view(np.uint8), connectivity=8)
         touching = np.unique(comp[outside & near])
         view |= np.isin(comp, touching[touching > 0])
@@ -74,11 +77,6 @@ def _window_view(seg: SegMap) -> np.ndarray:
 
 def find_region(request, ctx) -> tuple[np.ndarray, str]:
     """(region mask at photo size, the semantic model's name) for a RepaintRequest in region mode."""
-    from app.engine.detector import find_model, missing_message
-    from app.engine.requests import array_digest
-    from app.engine.semantic import load_semantic
-    from app.errors import ModelMissing, UserError
-
     device = ctx.models.device(request.device)
     models = ctx.models.model_set(request)
     catalog = ctx.models.catalog(request.models)

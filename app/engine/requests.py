@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from app.errors import UserError
+
 
 def array_digest(array: np.ndarray) -> str:
     """Content hash of an array: the key for caches and for the stored request."""
@@ -157,8 +159,6 @@ class AutoMaskRequest(Request):
 
 def _need(ok: bool, message: str) -> None:
     if not ok:
-        from app.errors import UserError
-
         raise UserError(message)
 
 

@@ -9,6 +9,7 @@ driver. While the mouse drags, a thinned cloud with single-pixel points keeps it
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
@@ -63,8 +64,6 @@ class PointCanvas(QWidget):
 
     def render(self, size: tuple[int, int] | None = None, fast: bool = False) -> np.ndarray:
         """The current view as RGB uint8 (also used by tests and screenshots)."""
-        import time
-
         w, h = size or (max(1, self.width()), max(1, self.height()))
         t0 = time.perf_counter()
         if fast and self._thin is not None and len(self._thin) < len(self.vertices):
@@ -185,5 +184,7 @@ def describe(m: dict) -> str:
     if m.get("floor_area_m2") is None:
         return f"No measurements: {m.get('height_from', 'no floor in view')}."
     height = f"height ≈ {m['height_m']:.2f} m" if m.get("height_m") else "height not measured (no ceiling in view)"
+    camera = {"exif": "lens from EXIF", "model": "lens estimated by the depth model",
+              "default": "lens unknown: a 60° view assumed"}.get(m["camera"]["source"], m["camera"]["source"])
     return (f"Estimates: {height} · floor ≈ {m['width_m']:.1f} × {m['length_m']:.1f} m ≈ {m['floor_area_m2']:.0f} m² "
-            f"· camera {m['camera']['source']} focal {m['focal_px']:.0f} px")
+            f"· {camera}")

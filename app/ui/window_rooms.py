@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QFileDialog
 
 from app import __version__
 from app.engine import requests as rq
+from app.engine.geometry.camera import focal_35mm_from_exif
+from app.engine.geometry.export import write_room
 from app.errors import UserError
 from app.ui import settings
 from app.ui.engine_client import JobHandle
@@ -104,8 +106,6 @@ class RoomsMixin:
             return
         if self._room_job is not None and self._room_job.active:
             self._room_job.cancel()
-        from app.engine.geometry.camera import focal_35mm_from_exif
-
         request = rq.Room3DRequest(photo=doc.base, focal_35mm=focal_35mm_from_exif(doc.photo.exif),
                                    **self.common_request_fields())
         self.view3d.set_busy("Building the room in 3D (metric depth)…")
@@ -143,8 +143,6 @@ class RoomsMixin:
         return self.spawn(self._export_room3d(Path(path), room, self.view3d.canvas.colors.copy()))
 
     async def _export_room3d(self, path: Path, room, colors) -> Path:
-        from app.engine.geometry.export import write_room
-
         meta = {"app": f"RoomStager {__version__}", "photo": str(self.doc.path) if self.doc.path else None,
                 "shown": self.shown_result or "working image", "measurements": room.measurements}
         protect = [self.doc.path] if self.doc.path else []

@@ -19,6 +19,7 @@ import dataclasses
 
 import numpy as np
 
+from app.engine.automask_regions import SURFACES, find_region
 from app.engine.inpaint import InpaintJob, run_inpaint
 from app.engine.requests import GenerationResult, RepaintRequest
 from app.imaging import masks
@@ -41,8 +42,6 @@ def repaint_region(request: RepaintRequest, ctx) -> tuple[np.ndarray, str | None
         return ~np.asarray(request.mask, bool), None
     if request.mode == "mask":
         return np.asarray(request.mask, bool).copy(), None
-    from app.engine.automask_regions import find_region
-
     return find_region(request, ctx)
 
 
@@ -55,8 +54,6 @@ def prompts_for(request: RepaintRequest) -> tuple[tuple[str, ...], str]:
 
 
 def run_repaint(request: RepaintRequest, ctx) -> GenerationResult:
-    from app.engine.automask_regions import SURFACES
-
     request.validate()
     h, w = request.photo.shape[:2]
     region, found_by = repaint_region(request, ctx)

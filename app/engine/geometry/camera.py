@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from PIL import ExifTags, Image
+
 FULL_FRAME_DIAGONAL_MM = math.hypot(36.0, 24.0)  # the 35 mm equivalent is defined on the diagonal (CIPA DC-008)
 DEFAULT_HFOV_DEG = 60.0  # when neither EXIF nor the model says: a normal lens, stated as a guess
 
@@ -61,8 +63,6 @@ def focal_35mm_from_exif(exif: bytes | None) -> float | None:
     known from FocalPlaneX/YResolution and the pixel dimensions the camera recorded."""
     if not exif:
         return None
-    from PIL import ExifTags, Image
-
     try:
         data = Image.Exif()
         data.load(exif)

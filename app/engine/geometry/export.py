@@ -10,13 +10,14 @@ import numpy as np
 
 from app.engine.requests import Room3DResult
 from app.errors import UserError
+from app.imaging._files import atomic_write, protected_match
 
 FORMATS = {".glb": "glb", ".ply": "ply"}
 
 
 def scene_object(result: Room3DResult, colors: np.ndarray | None = None, points: bool | None = None):
     """A trimesh Trimesh (or PointCloud) of the result; `colors` recolours the same geometry."""
-    import trimesh
+    import trimesh  # lazily: a third of a second to import, needed only when a room is written
 
     rgb = result.colors if colors is None else colors
     rgba = np.concatenate([rgb, np.full((len(rgb), 1), 255, np.uint8)], axis=1)
@@ -28,8 +29,6 @@ def scene_object(result: Room3DResult, colors: np.ndarray | None = None, points:
 def write_room(path: str | Path, result: Room3DResult, *, colors: np.ndarray | None = None,
                points: bool | None = None, metadata: dict | None = None, protect=()) -> Path:
     """Write the room atomically (never over a protected file); `metadata` goes to `<file>.json`."""
-    from app.imaging._files import atomic_write, protected_match
-
     path = Path(path)
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:

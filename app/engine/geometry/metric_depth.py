@@ -9,6 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from app.engine.detector import cached_model
+from app.engine.geometry.camera import DEFAULT_HFOV_DEG
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,7 @@ class MetricDepth:
     horizontal field of view in degrees or None)."""
 
     def __init__(self, path: Path, device: str, dtype):
+        # transformers and torch load lazily: the engine imports without them until a job needs a model
         from transformers import AutoConfig, AutoImageProcessor, AutoModelForDepthEstimation
 
         config = AutoConfig.from_pretrained(path, local_files_only=True)
@@ -43,7 +46,7 @@ class MetricDepth:
 
         `focal_px` (at the photo's own size) is the known focal length, e.g. from EXIF: Depth Pro
         scales its canonical inverse depth with it instead of with its own field of view."""
-        import torch
+        import torch  # lazily, as above
 
         H, W = photo.shape[:2]
         s = min(1.0, WORK_SIDE / max(H, W))
@@ -66,8 +69,6 @@ class MetricDepth:
             # canonical inverse depth: 1 / metres = raw * width / focal (focal and width in the same pixels)
             f_over_w = (focal_px / W) if focal_px else (0.5 / np.tan(np.radians(fov) / 2) if fov else None)
             if f_over_w is None:
-                from app.engine.geometry.camera import DEFAULT_HFOV_DEG
-
                 f_over_w = 0.5 / np.tan(np.radians(DEFAULT_HFOV_DEG) / 2)
             depth = f_over_w / np.maximum(raw, 1e-6)
         else:
@@ -76,6 +77,4 @@ class MetricDepth:
 
 
 def load_metric_depth(manager, path: Path, device) -> MetricDepth:
-    from app.engine.detector import cached_model
-
     return cached_model(manager, "metric_depth", path, device, lambda: MetricDepth(path, device.device, device.dtype))

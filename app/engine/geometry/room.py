@@ -6,6 +6,7 @@ feed it the depth of a room whose size they know."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from app.engine.geometry.camera import Intrinsics
@@ -36,8 +37,6 @@ def grid_pixels(size: tuple[int, int], grid: tuple[int, int]) -> np.ndarray:
 
 def grid_colors(image: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     """Each grid cell's colour: the photo (or a result of it) averaged over the cell."""
-    import cv2
-
     small = cv2.resize(np.ascontiguousarray(image), grid, interpolation=cv2.INTER_AREA)
     return small.reshape(-1, 3).astype(np.uint8)
 
@@ -65,8 +64,6 @@ def reconstruct(depth: np.ndarray, camera: Intrinsics, colors_from: np.ndarray, 
                 points_only: bool = False) -> Room3DResult:
     """Depth (metres along the optical axis, any size with the photo's aspect) and the photo's
     camera -> the room. `colors_from` is the photo or a result of it (same size as the photo)."""
-    import cv2
-
     size = (camera.width, camera.height)
     grid = grid_size(size, max_side)
     z = cv2.resize(depth.astype(np.float32), grid, interpolation=cv2.INTER_NEAREST)

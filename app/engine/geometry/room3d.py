@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import time
 
-from app.engine.geometry.camera import make_intrinsics
+from app.engine.detector import find_model, missing_message
+from app.engine.geometry.camera import focal_px_from_35mm, make_intrinsics
+from app.engine.geometry.metric_depth import load_metric_depth
 from app.engine.geometry.room import reconstruct
 from app.engine.requests import Room3DRequest, Room3DResult
+from app.errors import ModelMissing
 
 
 def run_room3d(request: Room3DRequest, ctx) -> Room3DResult:
-    from app.engine.detector import find_model, missing_message
-    from app.engine.geometry.camera import focal_px_from_35mm
-    from app.engine.geometry.metric_depth import load_metric_depth
-    from app.errors import ModelMissing
-
     request.validate()
     t0 = time.perf_counter()
     photo = request.photo

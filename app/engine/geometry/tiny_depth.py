@@ -9,6 +9,7 @@ TINY_PATCH = 32  # Depth Pro's patch size (the real one is 384)
 
 
 def write_depth_pro(path: Path) -> None:
+    # transformers loads lazily: writing the tiny set is the only time these classes are needed here
     from transformers import DepthProConfig, DepthProForDepthEstimation, DepthProImageProcessor
 
     encoder = {"model_type": "dinov2", "num_hidden_layers": 2, "hidden_size": 16, "num_attention_heads": 1,
@@ -24,7 +25,7 @@ def write_depth_pro(path: Path) -> None:
 
 
 def write_depth_anything_metric(path: Path) -> None:
-    from transformers import (
+    from transformers import (  # lazily, as above
         DepthAnythingConfig,
         DepthAnythingForDepthEstimation,
         Dinov2Config,
