@@ -68,15 +68,15 @@ def render_points(vertices: np.ndarray, colors: np.ndarray, orbit: Orbit, size: 
     cx = m[0, 0] * vx[keep] + m[0, 1] * vy[keep] + m[0, 2] * vz[keep] + m[0, 3]
     cy = m[1, 0] * vx[keep] + m[1, 1] * vy[keep] + m[1, 2] * vz[keep] + m[1, 3]
     col = colors[keep]
-    x = np.rint(w / 2 + f * cx / z).astype(np.int32)
-    y = np.rint(h / 2 - f * cy / z).astype(np.int32)
+    x = np.rint((w - 1) / 2 + f * cx / z).astype(np.int32)  # pixel centres: the axis hits the middle one
+    y = np.rint((h - 1) / 2 - f * cy / z).astype(np.int32)
     # far first, so nearer points overwrite them: a 16-bit depth key sorts by radix, ~5x faster
     span = max(float(z.max() - z.min()), 1e-6) if len(z) else 1.0
     key = ((z - z.min()) * (65535.0 / span)).astype(np.uint16) if len(z) else z
     order = np.argsort(key, kind="stable")[::-1]
     x, y, col = x[order], y[order], col[order]
     if point_px > 1:  # each point's square in one go, so a far point never covers a near one
-        dx, dy = np.meshgrid(np.arange(point_px), np.arange(point_px))
+        dx, dy = np.meshgrid(np.arange(point_px) - point_px // 2, np.arange(point_px) - point_px // 2)
         x = (x[:, None] + dx.ravel()[None, :]).ravel()
         y = (y[:, None] + dy.ravel()[None, :]).ravel()
         col = np.repeat(col, point_px * point_px, axis=0)
