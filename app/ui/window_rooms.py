@@ -108,6 +108,11 @@ class RoomsMixin:
             self._room_job.cancel()
         request = rq.Room3DRequest(photo=doc.base, focal_35mm=focal_35mm_from_exif(doc.photo.exif),
                                    **self.common_request_fields())
+        try:
+            request.validate()
+        except UserError as exc:
+            self.view3d.set_busy(str(exc))
+            return
         self.view3d.set_busy("Building the room in 3D (metric depth)…")
         job = self.client.submit(request, "Room in 3D")
         self._room_job = job

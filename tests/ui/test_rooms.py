@@ -8,8 +8,9 @@ import trimesh
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
-from uihelpers import open_photo, paint, save_rgb, wait_job
+from uihelpers import open_photo, paint, run, save_rgb, wait_job
 
+from app.engine import requests as rq
 from app.engine.geometry.synthetic import BoxRoom
 from app.ui.engine_client import DONE
 
@@ -49,6 +50,22 @@ def test_repaint_around_the_selection_gives_a_result_per_prompt(qtbot, window, r
     rerun = window.rerun_shown_result()
     wait_job(qtbot, rerun)
     assert np.array_equal(doc.results[-1].image, results[1].image)
+
+
+def test_a_project_keeps_repaint_results_and_the_panel(qtbot, make_window, room_file, tmp_path):
+    window = make_window()
+    doc = open_photo(qtbot, window, room_file)
+    setup_repaint(window, "mask", "a skylight")
+    paint(doc, 100, 20, 400, 120)
+    wait_job(qtbot, window.repaint())
+    project = run(qtbot, window, window.save_project(path=tmp_path / "room.rsproj"))
+    other = make_window()
+    run(qtbot, other, other.open_project(project))
+    (entry,) = other.doc.results
+    assert isinstance(entry.request, rq.RepaintRequest) and entry.request.prompts == ["a skylight"]
+    assert entry.request.mode == "mask" and np.array_equal(entry.image, doc.results[0].image)
+    assert other.repaint_panel.prompt_lines() == ["a skylight"]
+    assert other.repaint_panel.target.currentData() == "mask"
 
 
 def test_repaint_asks_for_what_it_needs(qtbot, window, room_file):
