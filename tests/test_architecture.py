@@ -32,9 +32,10 @@ def test_ruff_is_clean():
 
 def test_engine_top_level_holds_only_the_seam():
     """Requests, checks, results, events, the job table and the worker; every other module lives in a room."""
-    seam = {"__init__", "requests", "checks", "results", "events", "jobs", "worker"}
+    seam = {"__init__", "checks", "results", "events", "jobs", "worker"}
     top = {p.stem for p in (ROOT / "app" / "engine").glob("*.py")}
-    assert top == seam, f"engine modules outside a room: {sorted(top - seam)}"
+    assert top <= seam, f"engine modules outside a room: {sorted(top - seam)}"
+    assert (ROOT / "app" / "engine" / "requests" / "__init__.py").is_file(), "the requests are part of the seam"
 
 
 def test_no_file_in_app_is_over_400_lines():

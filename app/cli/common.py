@@ -22,7 +22,8 @@ def add_engine_options(p) -> None:
 
 # Request fields whose option is not simply --field-name.
 _OPTIONS = {"margin_px": "--margin", "inpaint_scale": "--inpaint-control", "points": "--point/--box",
-            "box": "--box", "photo": "PHOTO", "prompt": "--prompt", "model_set": "--model-set"}
+            "box": "--box", "photo": "PHOTO", "prompt": "--prompt", "model_set": "--model-set",
+            "max_side": "--resolution", "blur_px": "--blur", "prompts": "--prompt-file"}
 
 
 def option_name(field: str) -> str:

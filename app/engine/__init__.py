@@ -15,6 +15,11 @@ from app.engine.benchmarks.run import run_benchmarks
 from app.engine.checks import InvalidRequest
 from app.engine.evaluation.defurnish import EvalSettings, evaluate, table
 from app.engine.events import Cancelled, Event, Failed, Finished, Progress, Started
+from app.engine.geometry.camera import focal_35mm_from_exif
+from app.engine.geometry.export import FORMATS as ROOM_FORMATS
+from app.engine.geometry.export import write_room
+from app.engine.geometry.render import Orbit, home_orbit, render_points
+from app.engine.geometry.room import grid_colors
 from app.engine.models.catalog import Catalog
 from app.engine.models.downloads import check_space_for, install, plan
 from app.engine.models.entries import default_models_dir
@@ -28,7 +33,9 @@ from app.engine.requests import (
     GenerationRequest,
     GuidesRequest,
     JobKind,
+    RepaintRequest,
     Request,
+    Room3DRequest,
     SegmentRequest,
     StageRequest,
     TextSegmentRequest,
@@ -41,6 +48,7 @@ from app.engine.results import (
     GenerationResult,
     GuidesResult,
     MaskObject,
+    Room3DResult,
     SegmentResult,
     TextSegmentResult,
 )
@@ -53,9 +61,9 @@ __all__ = [
     "AutoMaskRequest", "AutoMaskResult", "Cancelled", "Catalog", "DefurnishRequest", "DeviceInfo",
     "DownloadCancelled", "DownloadProgress", "EmbedRequest", "EmbedResult", "Engine", "EvalSettings", "Event",
     "Failed", "Finished", "GenerationRequest", "GenerationResult", "GuidesRequest", "GuidesResult",
-    "InvalidRequest", "Job", "JobKind", "MaskObject", "Progress", "Request", "SegmentRequest", "SegmentResult",
+    "InvalidRequest", "Job", "Orbit", "ROOM_FORMATS", "JobKind", "MaskObject", "Progress", "RepaintRequest", "Request", "Room3DRequest", "Room3DResult", "SegmentRequest", "SegmentResult",
     "StageRequest", "Started", "TextSegmentRequest", "TextSegmentResult", "array_digest", "check_disk_space",
     "check_space_for", "combine_objects", "default_margin", "default_models_dir", "ensure_tiny_models",
-    "evaluate", "human_bytes", "import_path", "install", "pick_device", "plan", "quiet_libraries", "remove", "request_type", "run_benchmarks",
+    "evaluate", "focal_35mm_from_exif", "grid_colors", "home_orbit", "human_bytes", "import_path", "install", "pick_device", "plan", "quiet_libraries", "remove", "render_points", "request_type", "run_benchmarks", "write_room",
     "table", "tiny_models_dir", "verify",
 ]

@@ -140,3 +140,10 @@ def box(b, size: tuple[int, int]) -> None:
         fail("box", f"must have x0 < x1 and y0 < y1 (got {x0:g},{y0:g},{x1:g},{y1:g})")
     if x1 < 0 or y1 < 0 or x0 > w or y0 > h:
         fail("box", f"({x0:g},{y0:g},{x1:g},{y1:g}) lies outside the {w}x{h} photo")
+
+
+def same_photo(name: str, array, pixels: np.ndarray) -> None:
+    """An image that stands for the photo (a result) must have its size and layout."""
+    if not isinstance(array, np.ndarray) or array.shape != pixels.shape or array.dtype != np.uint8:
+        got = getattr(array, "shape", type(array).__name__)
+        fail(name, f"must be an RGB image of the photo's size {pixels.shape[1]}x{pixels.shape[0]} (got {got})")

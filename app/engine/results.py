@@ -17,6 +17,7 @@ class GenerationResult:
     request: GenerationRequest
     mask: np.ndarray  # the final (grown) edit mask, bool, photo-sized
     timings: dict[str, float] = field(default_factory=dict)
+    prompts: list[str] = field(default_factory=list)  # per image when a job has several prompts (repaint)
 
 
 @dataclass
@@ -122,3 +123,15 @@ class TextSegmentResult:
     @property
     def found(self) -> bool:
         return bool(self.objects)
+
+
+@dataclass
+class Room3DResult:
+    """World coordinates in metres: Y up, the floor at y = 0, the camera above the origin."""
+
+    vertices: np.ndarray = field(repr=False)  # N x 3 float32
+    colors: np.ndarray = field(repr=False)  # N x 3 uint8
+    faces: np.ndarray | None = field(repr=False)  # M x 3 int32; None for a point cloud
+    pixels: np.ndarray = field(repr=False)  # N x 2 float32: where each vertex is in the photo (x, y)
+    measurements: dict[str, Any] = field(default_factory=dict)  # estimates, labelled as such
+    timings: dict[str, float] = field(default_factory=dict)

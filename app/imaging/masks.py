@@ -89,8 +89,28 @@ def feather(mask: np.ndarray, px: float) -> np.ndarray:
     if px <= 0:
         alpha[m] = 1.0
         return alpha
-    t = np.minimum(_dist_inside(m[win]) * np.float32(1.0 / px), np.float32(1.0))
-    alpha[win] = t * t * (np.float32(3.0) - np.float32(2.0) * t)
+    sub = m[win]
+    # Only pixels within px of an unmasked one fade: the distance is needed around those alone (a mask
+    # of nearly the whole photo, as repaint's, costs the area near its holes, not the photo's).
+    holes = bounding_box(~sub)
+    out = alpha[win]
+    if holes is None:
+        out[...] = 1.0
+        return alpha
+    r = int(np.ceil(px)) + 1
+    hy, hx = sub.shape
+    x0, y0, x1, y1 = max(0, holes[0] - r), max(0, holes[1] - r), min(hx, holes[2] + r), min(hy, holes[3] + r)
+    near = (slice(None), slice(None))
+    if (x1 - x0) * (y1 - y0) < 0.5 * sub.size:
+        out[...] = 1.0  # every unmasked pixel lies in the crop: the rest is deep inside
+        near = (slice(y0, y1), slice(x0, x1))
+    t = _dist_inside(np.ascontiguousarray(sub[near]))
+    t *= np.float32(1.0 / px)
+    np.minimum(t, np.float32(1.0), out=t)
+    s = np.float32(3.0) - np.float32(2.0) * t
+    t *= t
+    t *= s
+    out[near] = t
     return alpha
 
 

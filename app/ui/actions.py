@@ -83,6 +83,10 @@ class Actions(QObject):
         # Generate
         self.stage = a("&Stage Room", "Ctrl+Return", "stage", "Add furniture in the chosen style")
         self.defurnish = a("&De-furnish", "Ctrl+Shift+Return", "defurnish", "Remove what the mask covers")
+        self.repaint = a("&Repaint", "Ctrl+Alt+Return", "repaint",
+                         "Repaint the window view, walls, floor, ceiling or sky, or around the selection")
+        self.view3d = a("Room in &3D", "Ctrl+3", "view3d", "Show the room in 3D beside the photo (orbit, zoom, export)")
+        self.view3d.setCheckable(True)
         self.cancel_jobs = a("&Cancel All Jobs", "Ctrl+.", "cancel")
         self.apply_result = a("&Apply Result as Base", "Ctrl+Shift+A", "apply",
                               "Continue working on the shown result (e.g. stage after de-furnishing)")
@@ -108,5 +112,5 @@ class Actions(QObject):
         """Actions that need an open photo."""
         return [self.save_project, self.save_project_as, self.export, self.grow, self.shrink, self.feather,
                 self.fill_holes, self.invert, self.clear, self.load_mask, self.save_mask, self.fit, self.actual,
-                self.zoom_in, self.zoom_out, self.stage, self.defurnish, self.commit_add, self.commit_subtract,
+                self.zoom_in, self.zoom_out, self.stage, self.defurnish, self.repaint, self.commit_add, self.commit_subtract,
                 self.discard_object, self.undo_point, self.compare]

@@ -330,7 +330,7 @@ class Document(QObject):
         entry = self.result(result_id)
         if entry is None or result_id == self.base_id:
             return False
-        what = "de-furnished" if entry.kind == JobKind.DEFURNISH else "staged"
+        what = {JobKind.DEFURNISH: "de-furnished", JobKind.REPAINT: "repainted"}.get(entry.kind, "staged")
         self.stack.push(ApplyResult(self, result_id, self.base_id, f"Apply {what} result {entry.id}"))
         return True
 

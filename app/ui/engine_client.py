@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 LABELS = {JobKind.STAGE: "Staging", JobKind.DEFURNISH: "De-furnishing", JobKind.SEGMENT: "Selecting",
           JobKind.EMBED: "Preparing selection", JobKind.GUIDES: "Guides", JobKind.AUTOMASK: "Finding objects",
-          JobKind.TEXT_SEGMENT: "Selecting by name"}
+          JobKind.TEXT_SEGMENT: "Selecting by name", JobKind.REPAINT: "Repainting", JobKind.ROOM3D: "Room in 3D"}
 
 
 class JobFailed(Exception):

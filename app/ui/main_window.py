@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QSplitter,
     QToolBar,
     QToolButton,
     QUndoView,
@@ -37,20 +38,23 @@ from app.ui.panels.guides_panel import GuidesPanel
 from app.ui.panels.jobs_panel import JobsPanel
 from app.ui.panels.mask_panel import MaskPanel
 from app.ui.panels.models_panel import ModelsPanel
+from app.ui.panels.repaint_panel import RepaintPanel
 from app.ui.panels.results_panel import ResultsPanel
 from app.ui.panels.stage_panel import StagePanel
 from app.ui.selection import SelectionController
 from app.ui.text_select import TextSelectController
+from app.ui.view3d import RoomView3D
 from app.ui.window_display import DisplayMixin
 from app.ui.window_docks import build_docks, show_panel
 from app.ui.window_files import FilesMixin
 from app.ui.window_jobs import JobsMixin, make_auto_panel
 from app.ui.window_menus import build_menus
+from app.ui.window_rooms import RoomsMixin
 
 LAYOUT_VERSION = 4
 
 
-class MainWindow(DisplayMixin, FilesMixin, JobsMixin, QMainWindow):
+class MainWindow(DisplayMixin, FilesMixin, JobsMixin, RoomsMixin, QMainWindow):
     def __init__(self, models: str | None = None, engine_factory=None):
         super().__init__()
         self.setObjectName("MainWindow")
@@ -84,7 +88,13 @@ class MainWindow(DisplayMixin, FilesMixin, JobsMixin, QMainWindow):
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(0)
         box.addWidget(self.messages)
-        box.addWidget(self.canvas, 1)
+        self.view3d = RoomView3D()  # the room in 3D, beside the canvas when shown
+        self.view3d.setVisible(False)
+        self.centre_split = QSplitter(Qt.Orientation.Horizontal)
+        self.centre_split.setChildrenCollapsible(False)
+        self.centre_split.addWidget(self.canvas)
+        self.centre_split.addWidget(self.view3d)
+        box.addWidget(self.centre_split, 1)
         self.setCentralWidget(centre)
         self.placeholder = QLabel("Open a room photo to start\n\nFile ▸ Open (Ctrl+O), or drop a photo here",
                                   self.canvas)
@@ -100,6 +110,7 @@ class MainWindow(DisplayMixin, FilesMixin, JobsMixin, QMainWindow):
                                                 lambda: self.doc, self)
         self.stage_panel = StagePanel(self.actions_, presets.styles(), presets.rooms())
         self.defurnish_panel = DefurnishPanel(self.actions_)
+        self.repaint_panel = RepaintPanel(self.actions_)
         self.guides_panel = GuidesPanel()
         self.results_panel = ResultsPanel(self.actions_)
         self.jobs_panel = JobsPanel(self.client)
@@ -110,7 +121,8 @@ class MainWindow(DisplayMixin, FilesMixin, JobsMixin, QMainWindow):
             "selection": ("Selection", self.mask_panel), "guides": ("Guides", self.guides_panel),
             "jobs": ("Jobs", self.jobs_panel), "history": ("History", self.history_view),
             "models": ("Models", self.models_panel), "stage": ("Stage", self.stage_panel),
-            "defurnish": ("De-furnish", self.defurnish_panel), "results": ("Results", self.results_panel),
+            "defurnish": ("De-furnish", self.defurnish_panel), "repaint": ("Repaint", self.repaint_panel),
+            "results": ("Results", self.results_panel),
         }
         self.auto_panel = make_auto_panel()
         self._panels["auto"] = ("Auto", self.auto_panel)
@@ -137,7 +149,7 @@ class MainWindow(DisplayMixin, FilesMixin, JobsMixin, QMainWindow):
         for act in (a.tool_click, a.tool_box, a.tool_brush, a.tool_eraser):
             bar.addAction(act)
         bar.addSeparator()
-        for act in (a.show_mask, a.compare, a.fit, a.actual):
+        for act in (a.show_mask, a.compare, a.view3d, a.fit, a.actual):
             bar.addAction(act)
         bar.addSeparator()
         bar.addAction(a.history)
@@ -149,7 +161,7 @@ class MainWindow(DisplayMixin, FilesMixin, JobsMixin, QMainWindow):
         for act in (a.open, a.save_project, a.export):
             top.addAction(act)
         top.addSeparator()
-        for act in (a.stage, a.defurnish, a.apply_result):
+        for act in (a.stage, a.defurnish, a.repaint, a.apply_result):
             top.addAction(act)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, top)
 
@@ -220,6 +232,7 @@ class MainWindow(DisplayMixin, FilesMixin, JobsMixin, QMainWindow):
         self._coverage_timer.timeout.connect(self._mask_settled)
         self.connect_files()
         self.connect_jobs()
+        self.connect_rooms()
 
     def _default_engine_factory(self):
         device = settings.get("device")

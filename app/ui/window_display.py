@@ -59,6 +59,7 @@ class DisplayMixin:
                 self._doc_connections.append((sig, slot))
             self.stage_panel.set_values(doc.params.get("stage", {}))
             self.defurnish_panel.set_values(doc.params.get("defurnish", {}))
+            self.repaint_panel.set_values(doc.params.get("repaint", {}))
             self.guides_panel.set_photo(doc.base)
             self._update_title()
         self.results_panel.set_document(doc)
@@ -72,6 +73,7 @@ class DisplayMixin:
             self._selection_changed()
         self.refresh_display()
         self._update_actions()
+        self.room3d_stale()
 
     def _stroking(self, active: bool) -> None:
         """No undo / redo in the middle of a stroke: the stroke's own undo entry comes at its end."""
@@ -119,6 +121,7 @@ class DisplayMixin:
     def show_result(self, result_id: str | None) -> None:
         self.shown_result = result_id if self.doc is not None and self.doc.result(result_id or "") else None
         self.refresh_display()
+        self.recolour_room3d()
         self._update_actions()
 
     def _hold_original(self, on: bool) -> None:
@@ -138,6 +141,7 @@ class DisplayMixin:
         self.results_panel.refresh()
         self.refresh_display()
         self._update_actions()
+        self.room3d_stale()
 
     def _results_changed(self) -> None:
         self._unsaved_results = True

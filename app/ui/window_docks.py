@@ -2,7 +2,7 @@
 
   left, top      Select:   Selection | Auto | Guides
   left, bottom   Activity: Jobs | History | Models
-  right          Generate: Stage | De-furnish
+  right          Generate: Stage | De-furnish | Repaint
   bottom         Results (a filmstrip under the canvas)
 
 Tabs live inside the docks (a QTabWidget each) rather than as tabified docks: Qt's
@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QDockWidget, QTabWidget, QWidget
 LAYOUT = (
     ("select", "Select", Qt.DockWidgetArea.LeftDockWidgetArea, ("selection", "auto", "guides")),
     ("activity", "Activity", Qt.DockWidgetArea.LeftDockWidgetArea, ("jobs", "history", "models")),
-    ("generate", "Generate", Qt.DockWidgetArea.RightDockWidgetArea, ("stage", "defurnish")),
+    ("generate", "Generate", Qt.DockWidgetArea.RightDockWidgetArea, ("stage", "defurnish", "repaint")),
     ("results", "Results", Qt.DockWidgetArea.BottomDockWidgetArea, ("results",)),
 )
 

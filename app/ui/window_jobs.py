@@ -82,6 +82,9 @@ class JobsMixin:
         self.generation_gaps: list[float] = []  # longest event-loop pause per generation run (s)
         self._guides_job: JobHandle | None = None
 
+    def generation_panel(self, kind: JobKind):
+        return {JobKind.STAGE: self.stage_panel, JobKind.REPAINT: self.repaint_panel}.get(kind, self.defurnish_panel)
+
     def _store_params(self, section: str, values: dict) -> None:
         if self.doc is not None:
             self.doc.set_params(section, values)
@@ -91,6 +94,7 @@ class JobsMixin:
         self.models_panel.show_sets(sets, where)
         fill_model_sets(self.stage_panel.model_set, sets)
         fill_model_sets(self.defurnish_panel.model_set, sets)
+        fill_model_sets(self.repaint_panel.model_set, sets)
 
     def open_models_dialog(self) -> None:
         dialog = ModelsDialog(self, models_root(self.models))
@@ -188,7 +192,9 @@ class JobsMixin:
 
     def _add_results(self, handle: JobHandle, doc, result: GenerationResult) -> None:
         entries = doc.add_results(handle.kind, result, handle.label)
-        panel = self.stage_panel if handle.kind == JobKind.STAGE else self.defurnish_panel
+        if handle.kind == JobKind.REPAINT:
+            self.split_repaint_entries(entries, result)
+        panel = self.generation_panel(handle.kind)
         if result.seeds:
             panel.seed.show_used(result.seeds[0])
         self.results_panel.refresh(select=entries[0].id if entries else None)
@@ -261,12 +267,16 @@ class JobsMixin:
         if entry is None:
             return
         req = entry.request
-        panel = self.stage_panel if entry.kind == JobKind.STAGE else self.defurnish_panel
+        panel = self.generation_panel(entry.kind)
         values = panel.values()
         values.update({k: getattr(req, k) for k in ("prompt", "steps", "guidance", "strength") if hasattr(req, k)})
         values.update(seed=entry.seed, seed_locked=True, model_set=req.model_set)
         if entry.kind == JobKind.STAGE:
             values.update(style=req.style, room=req.room, avoid=list(req.avoid), negative=req.negative)
+        elif entry.kind == JobKind.REPAINT:
+            target = req.region if req.mode == "region" else req.mode
+            values.update(target=target, prompts=list(req.prompts), negative=req.negative, blur=req.blur_px,
+                          noise_background=req.noise_background)
         else:
             values.update(margin=req.margin_px, prefill=req.prefill)
         panel.set_values(values)

@@ -19,7 +19,9 @@ SHORTCUTS = """<table cellspacing=6>
 <tr><td><b>hold \\</b></td><td>See the original</td></tr>
 <tr><td><b>Y</b></td><td>Before / after split</td></tr>
 <tr><td><b>M</b></td><td>Show or hide the mask</td></tr>
-<tr><td><b>Ctrl+Enter</b></td><td>Stage; <b>Ctrl+Shift+Enter</b> de-furnish; <b>Ctrl+.</b> cancel jobs</td></tr>
+<tr><td><b>Ctrl+Enter</b></td><td>Stage; <b>Ctrl+Shift+Enter</b> de-furnish; <b>Ctrl+Alt+Enter</b> repaint;
+<b>Ctrl+.</b> cancel jobs</td></tr>
+<tr><td><b>Ctrl+3</b></td><td>The room in 3D (drag to orbit, wheel to zoom, double-click to reset)</td></tr>
 <tr><td><b>Ctrl+Z / Ctrl+Shift+Z</b></td><td>Undo / redo; <b>Ctrl+Shift+H</b> history</td></tr>
 </table>"""
 
@@ -71,13 +73,14 @@ def build_menus(w) -> None:
     view.addSeparator()
     view.addAction(a.show_mask)
     view.addAction(a.compare)
+    view.addAction(a.view3d)
     view.addSeparator()
     panels = view.addMenu("&Panels")
     for dock in w.docks.values():
         panels.addAction(dock.toggleViewAction())
 
     gen = bar.addMenu("&Generate")
-    for act in (a.stage, a.defurnish):
+    for act in (a.stage, a.defurnish, a.repaint):
         gen.addAction(act)
     gen.addSeparator()
     for act in (a.apply_result, a.rerun, a.cancel_jobs):

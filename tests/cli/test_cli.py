@@ -188,3 +188,6 @@ def test_bench_quick_reports_the_numbers():
         assert key in report
     assert report["second_job_loads"] == 0
     assert report["prepost_outside_mask_identical"] is True
+    assert report["repaint_24mp_kept_identical"] is True
+    for key in ("repaint_24mp_around_model_s", "mesh_24mp_build_s", "mesh_24mp_glb_mb", "view3d_render_800x600_ms"):
+        assert report[key] > 0

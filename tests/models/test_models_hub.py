@@ -144,7 +144,8 @@ def test_app_catalog_is_complete_and_honest():
     assert {"standard", "high"} <= set(catalog.sets)
     for name, e in catalog.entries.items():
         assert e.role in ("inpaint", "controlnet-depth", "controlnet-canny", "controlnet-inpaint", "controlnet-union",
-                          "sam", "depth", "detector", "segmenter", "text-segmenter", "erase", "lora", "config"), name
+                          "sam", "depth", "metric-depth", "detector", "segmenter", "text-segmenter", "erase",
+                          "lora", "config"), name
         assert e.license and e.commercial_use is not None, name
         assert e.size_bytes, name
         assert e.source in ("hub", "url"), name
@@ -157,6 +158,8 @@ def test_app_catalog_is_complete_and_honest():
     for s in ("standard", "high"):
         assert catalog.describe_set(s)["commercial_use"]
     assert catalog.entry("depth-anything-v2-base").commercial_use is False
+    assert catalog.entry("depth-pro").commercial_use is False  # Apple's research licence
+    assert catalog.sets["standard"]["metric_depth"] == "depth-anything-v2-metric-indoor-small"
     assert not any("flux" in n.lower() for n in catalog.entries)
     assert catalog.recommend_set(6.0) == "standard" and catalog.recommend_set(7.8) == "standard"
     assert catalog.recommend_set(12.0) == "high" and catalog.recommend_set(24.0) == "high"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from app.engine.benchmarks.jobs import bench_jobs
 from app.engine.benchmarks.prepost import bench_io, bench_prepost
+from app.engine.benchmarks.rooms import bench_repaint, bench_room3d
 from app.engine.benchmarks.sam import bench_sam
 from app.engine.benchmarks.scenes import synthetic_room
 from app.engine.benchmarks.text_masks import bench_text_masks
@@ -27,6 +28,8 @@ def run_benchmarks(quick: bool = False, clicks: int = 15, sam3_real: bool = Fals
                  ("prepost", lambda: bench_prepost(photo)),
                  ("io", lambda: bench_io(photo, tmp)),
                  ("jobs", bench_jobs),
+                 ("repaint", lambda: bench_repaint(photo)),
+                 ("room3d", lambda: bench_room3d(photo)),
                  ("text masks", lambda: bench_text_masks(photo, sam3_real))]
         for name, fn in steps:
             say(name)

@@ -7,6 +7,7 @@ the feathered mask, so outside the mask every pixel is the original one.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import secrets
@@ -46,6 +47,7 @@ class InpaintJob:
     blank_guides_in_mask: bool = False  # guide only by the surrounding structure (de-furnishing)
     # (crop RGB, crop mask) -> filled crop: replaces `prefill` (a dedicated erase model, de-furnishing)
     prefill_fn: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    prompts: tuple[str, ...] = ()  # several prompts (repaint): one output per prompt and seed
 
 
 def seeds_for(request: GenerationRequest) -> list[int]:
@@ -79,21 +81,22 @@ def run_inpaint(request: GenerationRequest, job: InpaintJob, ctx) -> GenerationR
     control, scales = _guides(ctx, models, device, init, crop_mask, request, job)
     t2 = time.perf_counter()
 
-    seeds = seeds_for(request)
+    # one output per prompt and seed: several prompts share the crop, the guides and the loaded models
+    runs = [(p, s) for p in (job.prompts or (job.prompt,)) for s in seeds_for(request)]
     outputs = []
     alpha = masks.feather(edit, feather_px) if feather_px > 0 else edit.astype(np.float32)
     diffusion_s = 0.0
-    for i, seed in enumerate(seeds):
+    for i, (prompt, seed) in enumerate(runs):
         ts = time.perf_counter()
-        generated = _generate(ctx, models, device, init, crop_mask, control, scales, request, job, seed,
-                              variation=(i, len(seeds)))
+        generated = _generate(ctx, models, device, init, crop_mask, control, scales, request,
+                              dataclasses.replace(job, prompt=prompt), seed, variation=(i, len(runs)))
         diffusion_s += time.perf_counter() - ts
         if request.color_match:
             generated = compose.color_match(generated, crop, crop_mask)
         outputs.append(compose.paste_back(photo, generated, plan, alpha))
     t3 = time.perf_counter()
     return GenerationResult(
-        images=outputs, seeds=seeds, request=request, mask=edit,
+        images=outputs, seeds=[s for _, s in runs], request=request, mask=edit, prompts=[p for p, _ in runs],
         timings={"prepare_s": t1 - t0, "guides_s": t2 - t1, "diffusion_s": diffusion_s,
                  "compose_s": t3 - t2 - diffusion_s, "crop": list(plan.box), "model_size": list(plan.model_size),
                  "model_set": models.name, "device": device.device},

@@ -13,7 +13,7 @@ CONFIGS_DIR = settings.RESOURCES / "model_configs"  # shipped diffusers configs 
 
 ROLES = (
     "inpaint", "controlnet-depth", "controlnet-canny", "controlnet-inpaint", "controlnet-union",
-    "sam", "depth", "detector", "segmenter", "text-segmenter", "erase", "lora", "config",
+    "sam", "depth", "metric-depth", "detector", "segmenter", "text-segmenter", "erase", "lora", "config",
 )
 ARCHES = ("sd15", "sdxl")
 GB = 1024**3

@@ -10,13 +10,15 @@ from pathlib import Path
 from app.errors import ModelMissing, UserError
 
 # our name -> catalog role; "text": a text-prompted segmenter (SAM 3)
-ROLES = {"detector": "detector", "semantic": "segmenter", "erase": "erase", "text": "text-segmenter"}
+ROLES = {"detector": "detector", "semantic": "segmenter", "erase": "erase", "text": "text-segmenter",
+         "metric_depth": "metric-depth"}
 SET_KEYS = {"detector": ("detector",), "semantic": ("segmenter", "semantic"), "erase": ("erase",),
-            "text": ("text_segmenter",)}
+            "text": ("text_segmenter",), "metric_depth": ("metric_depth",)}
 WHAT = {"detector": "a text-prompted detector (Grounding DINO)",
         "semantic": "a semantic segmentation model (Mask2Former / OneFormer, ADE20K)",
         "erase": "an erase model (LaMa)",
-        "text": "a text-prompted segmenter (SAM 3)"}
+        "text": "a text-prompted segmenter (SAM 3)",
+        "metric_depth": "a metric depth model (Depth Anything metric or Depth Pro)"}
 
 
 def find_optional(catalog, set_name: str | None, key: str) -> tuple[str, Path] | None:

@@ -19,11 +19,12 @@ from pathlib import Path
 
 from app import settings
 from app.engine.tiny.detectors import write_detector, write_mask2former, write_oneformer
+from app.engine.tiny.metric_depth import write_depth_anything_metric, write_depth_pro
 from app.engine.tiny.sam3 import write_sam3
 from app.engine.tiny.tokenizer import write_tokenizer
 from app.engine.vision.sam_model import build_sam
 
-TINY_VERSION = "5"
+TINY_VERSION = "6"
 TINY_NATIVE = 128  # working resolution of the tiny sets: keeps CPU tests fast
 
 _CATALOG = """\
@@ -42,6 +43,7 @@ depth = "tiny-depth"
 detector = "tiny-grounding-dino"
 segmenter = "tiny-oneformer-ade"
 erase = "tiny-erase"
+metric_depth = "tiny-depth-pro"
 
 [sets.tiny-sdxl]
 title = "Tiny test models (SDXL layout)"
@@ -56,6 +58,7 @@ depth = "tiny-depth"
 detector = "tiny-grounding-dino"
 segmenter = "tiny-oneformer-ade"
 erase = "tiny-erase"
+metric_depth = "tiny-depth-pro"
 
 # The tiny set with a text-prompted segmenter: automatic masks use SAM 3 instead of detector + SAM.
 [sets.tiny-sam3]
@@ -147,6 +150,16 @@ role = "text-segmenter"
 path = "segmenter/tiny-sam3"
 license = "test"
 
+[models.tiny-depth-pro]
+role = "metric-depth"
+path = "depth/tiny-depth-pro"
+license = "test"
+
+[models.tiny-depth-anything-metric]
+role = "metric-depth"
+path = "depth/tiny-depth-anything-metric"
+license = "test"
+
 [models.tiny-erase]
 role = "erase"
 path = "erase/tiny-erase.pt"
@@ -193,6 +206,8 @@ def write_tiny_models(root: Path) -> None:
     write_oneformer(root / "segmenter" / "tiny-oneformer-ade")
     write_mask2former(root / "segmenter" / "tiny-mask2former-ade")
     _write_erase(root / "erase" / "tiny-erase.pt")
+    write_depth_pro(root / "depth" / "tiny-depth-pro")
+    write_depth_anything_metric(root / "depth" / "tiny-depth-anything-metric")
     _write_sam3(root / "segmenter" / "tiny-sam3")  # last: it seeds torch itself
     # The catalog goes last: its presence marks the folder complete.
     (root / "catalog.toml").write_text(_CATALOG.format(native=TINY_NATIVE), encoding="utf-8")

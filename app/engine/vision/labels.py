@@ -49,6 +49,7 @@ _OUTSIDE = {  # seen through a window or a door: never furniture
     "hovel", "hut", "grandstand", "runway", "dirt track", "waterfall", "swimming pool", "pool", "fountain",
     "snow", "plant life", "flora", "shrub", "bush", "hedge", "terrace", "balcony", "patio", "deck", "porch",
 }
+OUTSIDE_NAMES = frozenset(_OUTSIDE)  # what a window shows (repaint's window view)
 STRUCTURE_NAMES = frozenset(_ARCHITECTURE | _BUILT_IN | _LIGHTS | _WINDOW_DRESSING | _OUTSIDE)
 
 # Structure the margin ring and the object masks must never eat into. Walls, floor and

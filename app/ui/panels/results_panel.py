@@ -92,7 +92,8 @@ class ResultsPanel(QWidget):
 
     @staticmethod
     def _caption(r) -> str:
-        what = "De-furnished" if r.kind == JobKind.DEFURNISH else (getattr(r.request, "style", "") or "Staged").replace("_", " ").title()
+        what = {JobKind.DEFURNISH: "De-furnished", JobKind.REPAINT: "Repainted"}.get(r.kind) or (
+            getattr(r.request, "style", "") or "Staged").replace("_", " ").title()
         return f"{what} · {r.id}\nseed {r.seed}"
 
     @staticmethod
@@ -101,8 +102,9 @@ class ResultsPanel(QWidget):
         lines = [f"{r.kind} result {r.id}", f"seed {r.seed}, {req.steps} steps, guidance {req.guidance}"]
         if getattr(req, "room", None):
             lines.append(f"{req.style} {req.room}")
-        if req.prompt:
-            lines.append(f"prompt: {req.prompt}")
+        prompts = getattr(req, "prompts", None) or ([req.prompt] if req.prompt else [])
+        if prompts:
+            lines.append(f"prompt: {prompts[0]}")
         total = r.timings.get("total_s")
         if isinstance(total, (int, float)):
             lines.append(f"took {total:.1f} s")
