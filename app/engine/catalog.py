@@ -29,9 +29,9 @@ CONFIGS_DIR = APP_ROOT / "resources" / "model_configs"  # shipped diffusers conf
 
 ROLES = (
     "inpaint", "controlnet-depth", "controlnet-canny", "controlnet-inpaint", "controlnet-union",
-    "sam", "depth", "detector", "segmenter", "erase", "lora", "config",
+    "sam", "depth", "detector", "segmenter", "erase", "lora", "config", "transformer",
 )
-ARCHES = ("sd15", "sdxl")
+ARCHES = ("sd15", "sdxl", "flux", "zimage")
 GB = 1024**3
 
 
@@ -143,10 +143,22 @@ class ModelSet:
     depth: Path | None
     entries: tuple[str, ...] = ()
     inpaint_config: Path | None = None  # diffusers config folder for a single-file `inpaint`
+    controlnet_union: Path | None = None  # one ControlNet for depth and Canny (FLUX, Z-Image)
+    transformer: Path | None = None  # a quantized (GGUF) transformer replacing the pipeline folder's
+    preset: dict = field(default_factory=dict, compare=False, hash=False)  # steps, guidance; fast_* (fast mode)
+    fast_lora: Path | None = None  # the step-distillation LoRA, when installed
+    fast_lora_name: str | None = None  # its catalog name (to name it when it is missing)
+    commercial_use: bool = True  # False when any model of the set forbids commercial work
 
     @property
     def multiple(self) -> int:
-        return 64 if self.arch == "sdxl" else 8
+        from app.engine.diffusion.families import family_for
+
+        return family_for(self.arch).multiple
+
+    @property
+    def has_fast(self) -> bool:
+        return bool(self.preset.get("fast_steps"))
 
     @property
     def single_file(self) -> bool:
@@ -158,9 +170,13 @@ _SET_ROLES = {
     "controlnet_depth": "controlnet-depth",
     "controlnet_canny": "controlnet-canny",
     "controlnet_inpaint": "controlnet-inpaint",
+    "controlnet_union": "controlnet-union",
+    "transformer": "transformer",
     "sam": "sam",
     "depth": "depth",
 }
+# A set's sampling presets: `steps` / `guidance` (normal) and `fast_*` (fast mode, with `fast_lora`)
+PRESET_KEYS = ("steps", "guidance", "fast_steps", "fast_guidance", "fast_scheduler", "fast_lora_scale")
 
 
 class Catalog:
@@ -293,6 +309,13 @@ class Catalog:
         if paths["inpaint"].is_file():
             config = self.config_for(spec["inpaint"])
         sam_entry = self.entry(spec["sam"])
+        fast_name = spec.get("fast_lora")
+        fast_path = None
+        if fast_name:
+            if self.entry(fast_name).role != "lora":
+                raise UserError(f"model set '{name}': fast_lora '{fast_name}' is not a lora model")
+            fast_path = self.entry(fast_name).local(self.root) if self.is_installed(fast_name) else None
+        models = [spec[k] for k in _SET_ROLES if spec.get(k)]
         return ModelSet(
             name=name,
             arch=spec["arch"],
@@ -306,8 +329,14 @@ class Catalog:
             # "vit_b" / "vit_l" / "vit_h" / "config": a SAM 1 .pth; "sam2": a transformers SAM 2 folder
             sam_type=str(sam_entry.info.get("sam_type") or ("sam2" if paths["sam"].is_dir() else "vit_b")),
             depth=paths["depth"],
-            entries=tuple(spec[k] for k in _SET_ROLES if spec.get(k)),
+            entries=tuple(models),
             inpaint_config=config,
+            controlnet_union=paths["controlnet_union"],
+            transformer=paths["transformer"],
+            preset={k: spec[k] for k in PRESET_KEYS if k in spec},
+            fast_lora=fast_path,
+            fast_lora_name=fast_name,
+            commercial_use=all(self.entry(m).commercial_use is not False for m in models),
         )
 
     def installed_sets(self) -> list[str]:
@@ -461,7 +490,14 @@ class Catalog:
             "min_vram_gb": float(spec.get("min_vram_gb", 0)), "models": models, "missing": missing,
             "installed": not missing, "download_bytes": size, "user": name in self.user_sets,
             "commercial_use": all(self.entries[m].commercial_use is not False for m in models if m in self.entries),
+            "fast_lora": spec.get("fast_lora"), "fast": bool(spec.get("fast_steps")),
+            "speed": spec.get("speed"), "vram_note": spec.get("vram_note"),
         }
+
+    def set_downloads(self, name: str) -> list[str]:
+        """What `models download SET` fetches: the set's models and its fast-mode LoRA."""
+        fast = self.sets.get(name, {}).get("fast_lora")
+        return self.set_models(name) + ([fast] if fast and fast in self.entries else [])
 
 
 def _read(path: Path) -> tuple[dict[str, ModelEntry], dict[str, dict]]:
@@ -489,6 +525,6 @@ def _read(path: Path) -> tuple[dict[str, ModelEntry], dict[str, dict]]:
     sets = {}
     for name, spec in data.get("sets", {}).items():
         if not isinstance(spec, dict) or spec.get("arch") not in (*ARCHES, None):
-            raise UserError(f"{path}: model set '{name}' has no known arch (sd15 or sdxl)")
+            raise UserError(f"{path}: model set '{name}' has no known arch ({', '.join(ARCHES)})")
         sets[name] = dict(spec)
     return entries, sets

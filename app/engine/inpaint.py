@@ -78,6 +78,10 @@ def run_inpaint(request: GenerationRequest, job: InpaintJob, ctx) -> GenerationR
 
     control, scales = _guides(ctx, models, device, init, crop_mask, request, job)
     t2 = time.perf_counter()
+    from app.engine.diffusion.families import family_for
+    from app.engine.diffusion.fast import sampling_for
+
+    sampling = sampling_for(models, family_for(models.arch), request, job.lora)
 
     seeds = seeds_for(request)
     outputs = []
@@ -86,7 +90,7 @@ def run_inpaint(request: GenerationRequest, job: InpaintJob, ctx) -> GenerationR
     for i, seed in enumerate(seeds):
         ts = time.perf_counter()
         generated = _generate(ctx, models, device, init, crop_mask, control, scales, request, job, seed,
-                              variation=(i, len(seeds)))
+                              variation=(i, len(seeds)), sampling=sampling)
         diffusion_s += time.perf_counter() - ts
         if request.color_match:
             generated = compose.color_match(generated, crop, crop_mask)
@@ -96,7 +100,8 @@ def run_inpaint(request: GenerationRequest, job: InpaintJob, ctx) -> GenerationR
         images=outputs, seeds=seeds, request=request, mask=edit,
         timings={"prepare_s": t1 - t0, "guides_s": t2 - t1, "diffusion_s": diffusion_s,
                  "compose_s": t3 - t2 - diffusion_s, "crop": list(plan.box), "model_size": list(plan.model_size),
-                 "model_set": models.name, "device": device.device},
+                 "model_set": models.name, "device": device.device, **sampling.record(),
+                 "seconds_per_image": diffusion_s / len(seeds), "commercial_use": models.commercial_use},
     )
 
 
@@ -181,14 +186,15 @@ def smooth_fill(image: np.ndarray, mask: np.ndarray, work: int = 128) -> np.ndar
 def _guides(ctx, models, device, image, crop_mask, request, job):
     """ControlNet images and weights in the order the pipeline's ControlNets were loaded."""
     control, scales = [], []
-    if models.controlnet_depth is not None:
+    union = models.controlnet_union is not None  # one ControlNet takes both guides (FLUX, Z-Image)
+    if models.controlnet_depth is not None or union:
         depth = guides.depth_to_image(ctx.models.depth(models, device).predict(image))
         if job.blank_guides_in_mask and crop_mask.any():
             # the room's depth continued across the hole, not the ghost of what stood there
             depth = smooth_fill(depth, crop_mask)
         control.append(Image.fromarray(np.dstack([depth] * 3)))
         scales.append(float(request.depth_scale))
-    if models.controlnet_canny is not None:
+    if models.controlnet_canny is not None or union:
         edges = guides.canny(image, request.canny_low, request.canny_high)
         if job.blank_guides_in_mask:
             from app.engine.defurnish import structure_edges
@@ -212,13 +218,14 @@ def inpaint_control_image(image: np.ndarray, mask: np.ndarray):
     return torch.from_numpy(hint).permute(2, 0, 1)[None]
 
 
-def _generate(ctx, models, device, image, crop_mask, control, scales, request, job, seed, variation):
+def _generate(ctx, models, device, image, crop_mask, control, scales, request, job, seed, variation, sampling):
     """One variation at model size, retried a memory tier lower after an out-of-memory."""
     from app.engine.device import is_out_of_memory
 
     while True:
         try:
-            return _sample(ctx, models, device, image, crop_mask, control, scales, request, job, seed, variation)
+            return _sample(ctx, models, device, image, crop_mask, control, scales, job, seed, variation, sampling,
+                           request.strength)
         except JobCancelled:
             raise
         except Exception as exc:
@@ -232,35 +239,26 @@ def _generate(ctx, models, device, image, crop_mask, control, scales, request, j
             device = lower
 
 
-def _sample(ctx, models, device, image, crop_mask, control, scales, request, job, seed, variation):
-    import torch
+def _sample(ctx, models, device, image, crop_mask, control, scales, job, seed, variation, sampling, strength):
+    from app.engine.diffusion.families import SampleArgs, family_for
 
+    family = family_for(models.arch)
     cache = ctx.models.pipelines(device)
     pipe = cache.get(models, with_inpaint_controlnet=job.inpaint_scale > 0)
-    n_nets = len(pipe.controlnet.nets)
-    control, scales = control[:n_nets], scales[:n_nets]
-    cache.apply_lora(pipe, job.lora, job.lora_scale)
+    cache.apply_loras(pipe, sampling.loras)
+    cache.use_scheduler(pipe, sampling.scheduler)
     index, count = variation
-    arch = models.arch
 
-    def on_step(p, step, timestep, kwargs):
-        total = p.num_timesteps
+    def on_step(step, total, latents):
         label = f"variation {index + 1}/{count}: step {step + 1}/{total}" if count > 1 else f"step {step + 1}/{total}"
-        ctx.progress(index * total + step + 1, count * total, label, latents_to_rgb(kwargs["latents"], arch))
-        return {}
+        ctx.progress(index * total + step + 1, count * total, label, latents_to_rgb(latents, models.arch))
 
-    mh, mw = crop_mask.shape
-    generator = torch.Generator("cpu").manual_seed(seed)  # CPU generator: same noise on every device
-    latents = pipe(
-        prompt=job.prompt, negative_prompt=job.negative,
-        image=Image.fromarray(image), mask_image=Image.fromarray(crop_mask.astype(np.uint8) * 255),
-        control_image=control, controlnet_conditioning_scale=scales,
-        height=mh, width=mw, num_inference_steps=sampler_steps(request.steps, request.strength), guidance_scale=float(request.guidance),
-        strength=float(request.strength), generator=generator, output_type="latent",
-        callback_on_step_end=on_step, callback_on_step_end_tensor_inputs=["latents"],
-    ).images
+    args = SampleArgs(prompt=job.prompt, negative=job.negative, image=image, mask=crop_mask, control=control,
+                      scales=scales, steps=sampling.steps, guidance=sampling.guidance,
+                      strength=strength if family.uses_strength else 1.0, seed=seed, on_step=on_step)
+    latents = family.sample(cache, pipe, args)
     ctx.check_cancel()
-    return decode_latents(pipe, latents)
+    return decode_latents(pipe, latents, family)
 
 
 def sampler_steps(steps: int, strength: float) -> int:
@@ -268,7 +266,7 @@ def sampler_steps(steps: int, strength: float) -> int:
     return max(int(steps), math.ceil(1.0 / max(strength, 1e-3)))
 
 
-def decode_latents(pipe, latents) -> np.ndarray:
+def decode_latents(pipe, latents, family=None) -> np.ndarray:
     """VAE decode to uint8 RGB. A VAE that asks for it (SDXL's overflows in fp16) decodes in fp32,
     and a NaN result of a half-precision decode is decoded again in fp32; the VAE goes back to its
     dtype afterwards, because the pipeline encodes the next job's image with it."""
@@ -283,7 +281,8 @@ def decode_latents(pipe, latents) -> np.ndarray:
                 vae.to(torch.float32)
             for _ in range(2):
                 # dtype only: the latents are where the pipeline ran, and offload hooks move the VAE there
-                z = latents.to(dtype=vae.dtype) / vae.config.scaling_factor
+                z = (family.decode_input(pipe, latents) if family is not None
+                     else latents.to(dtype=vae.dtype) / vae.config.scaling_factor)
                 image = vae.decode(z, return_dict=False)[0]
                 if torch.isfinite(image).all() or vae.dtype == torch.float32:
                     break

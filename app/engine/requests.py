@@ -61,8 +61,8 @@ class GenerationRequest(Request):
     mask: np.ndarray | None = field(default=None, repr=False)
     prompt: str = ""
     negative: str = ""
-    steps: int = 30
-    guidance: float = 7.5
+    steps: int | None = 30  # None: the model set's preset
+    guidance: float | None = 7.5  # None: the model set's preset (FLUX Fill: 30, Z-Image Turbo: 0)
     strength: float = 1.0
     seed: int | None = None  # None draws one; the drawn seed is reported in the result
     variations: int = 1
@@ -73,6 +73,7 @@ class GenerationRequest(Request):
     depth_scale: float = 0.5
     canny_scale: float = 0.5
     color_match: bool = True
+    fast: bool = False  # the set's fast mode: step-distillation LoRA, few steps, low guidance
 
 
 @dataclass(kw_only=True)

@@ -1,0 +1,1 @@
+"""Diffusion model families, their memory plans and fast mode (issue #13)."""
