@@ -17,7 +17,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-TINY_VERSION = "4"
+TINY_VERSION = "5"
 TINY_NATIVE = 128  # working resolution of the tiny sets: keeps CPU tests fast
 
 _CATALOG = """\
@@ -36,6 +36,10 @@ depth = "tiny-depth"
 detector = "tiny-grounding-dino"
 segmenter = "tiny-oneformer-ade"
 erase = "tiny-erase"
+fast_lora = "tiny-lcm-lora-sd15"
+fast_steps = 4
+fast_guidance = 1.0
+fast_scheduler = "lcm"
 
 [sets.tiny-sdxl]
 title = "Tiny test models (SDXL layout)"
@@ -50,6 +54,10 @@ depth = "tiny-depth"
 detector = "tiny-grounding-dino"
 segmenter = "tiny-oneformer-ade"
 erase = "tiny-erase"
+fast_lora = "tiny-lcm-lora-sdxl"
+fast_steps = 4
+fast_guidance = 1.0
+fast_scheduler = "lcm"
 
 [models.tiny-sd15-inpainting]
 role = "inpaint"
@@ -168,8 +176,13 @@ def write_tiny_models(root: Path) -> None:
     write_oneformer(root / "segmenter" / "tiny-oneformer-ade")
     write_mask2former(root / "segmenter" / "tiny-mask2former-ade")
     _write_erase(root / "erase" / "tiny-erase.pt")
+    from app.engine.tiny_families import CATALOG, write_families, write_sd_fast_loras
+
+    write_sd_fast_loras(root)
+    write_families(root, TINY_NATIVE)
     # The catalog goes last: its presence marks the folder complete.
-    (root / "catalog.toml").write_text(_CATALOG.format(native=TINY_NATIVE), encoding="utf-8")
+    text = _CATALOG.format(native=TINY_NATIVE) + CATALOG.format(native=TINY_NATIVE)
+    (root / "catalog.toml").write_text(text, encoding="utf-8")
 
 
 # ---- text side -------------------------------------------------------------------

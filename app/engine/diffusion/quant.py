@@ -130,7 +130,8 @@ def zimage_controlnet_config(path: Path, transformer: dict) -> dict:
 
     with safe_open(str(path), framework="pt") as f:
         keys = list(f.keys())
-        shapes = {k: f.get_slice(k).get_shape() for k in keys if k.startswith("control_all_x_embedder.")}
+        shapes = {k: f.get_slice(k).get_shape() for k in keys
+                  if k.startswith("control_all_x_embedder.") and k.endswith(".weight")}
         before = "control_noise_refiner.0.before_proj.weight"
         refiner_is_control = before in keys and bool(f.get_tensor(before).abs().sum() > 0)
 
