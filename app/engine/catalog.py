@@ -367,14 +367,20 @@ class Catalog:
         return max(fitting, key=lambda n: (float(self.sets[n].get("min_vram_gb", 0)) if fits(n) else 0.0,
                                            bool(self.sets[n].get("recommend", True))))
 
-    def recommend_set(self, vram_gb: float | None) -> str | None:
+    def set_commercial(self, name: str) -> bool:
+        """False when a model of the set has a licence that forbids commercial work."""
+        return all(self.entries[m].commercial_use is not False for m in self.set_models(name) if m in self.entries)
+
+    def recommend_set(self, vram_gb: float | None, commercial: bool = True) -> str | None:
         """The app's set to get for this GPU (installed or not): the largest whose min_vram_gb fits.
 
         CPU-only machines (None) get the lightest set. Sets marked `recommend = false`
-        (test sets, alternatives) are never recommended.
+        (test sets, alternatives) are never recommended; nor, with `commercial`, sets whose
+        licence forbids commercial work (listing photos are commercial work).
         """
         self.refresh()
-        candidates = [n for n, s in self.sets.items() if s.get("recommend", True) and n not in self.user_sets]
+        candidates = [n for n, s in self.sets.items() if s.get("recommend", True) and n not in self.user_sets
+                      and (not commercial or self.set_commercial(n))]
         if not candidates:
             return None
         need = {n: float(self.sets[n].get("min_vram_gb", 0)) for n in candidates}
@@ -383,7 +389,7 @@ class Catalog:
         fitting = [n for n in candidates if need[n] <= vram_gb + 0.25]  # "8 GB" cards report ~7.8
         if not fitting:
             return min(candidates, key=lambda n: need[n])
-        return max(fitting, key=lambda n: need[n])
+        return max(fitting, key=lambda n: (float(self.sets[n].get("quality", 0)), need[n]))
 
     # ---- single-file checkpoints and LoRAs -----------------------------------
 

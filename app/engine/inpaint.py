@@ -101,8 +101,20 @@ def run_inpaint(request: GenerationRequest, job: InpaintJob, ctx) -> GenerationR
         timings={"prepare_s": t1 - t0, "guides_s": t2 - t1, "diffusion_s": diffusion_s,
                  "compose_s": t3 - t2 - diffusion_s, "crop": list(plan.box), "model_size": list(plan.model_size),
                  "model_set": models.name, "device": device.device, **sampling.record(),
-                 "seconds_per_image": diffusion_s / len(seeds), "commercial_use": models.commercial_use},
+                 "seconds_per_image": diffusion_s / len(seeds), "commercial_use": models.commercial_use,
+                 "licenses": licences_of(ctx.models.catalog(request.models), models, sampling)},
     )
+
+
+def licences_of(catalog, models, sampling) -> list[dict]:
+    """Each model the job used with its licence, for the sidecar and the export manifest."""
+    names = list(models.entries) + ([models.fast_lora_name] if sampling.fast and models.fast_lora else [])
+    out = []
+    for name in names:
+        entry = catalog.entries.get(name)
+        if entry is not None:
+            out.append({"model": name, "license": entry.license, "commercial_use": entry.commercial_use})
+    return out
 
 
 def _prefill(crop: np.ndarray, crop_mask: np.ndarray, method: str) -> np.ndarray:
