@@ -101,7 +101,8 @@ def run_inpaint(request: GenerationRequest, job: InpaintJob, ctx) -> GenerationR
         timings={"prepare_s": t1 - t0, "guides_s": t2 - t1, "diffusion_s": diffusion_s,
                  "compose_s": t3 - t2 - diffusion_s, "crop": list(plan.box), "model_size": list(plan.model_size),
                  "model_set": models.name, "device": device.device, **sampling.record(),
-                 "seconds_per_image": diffusion_s / len(seeds), "commercial_use": models.commercial_use,
+                 "seconds_per_image": diffusion_s / len(seeds), "denoise_s_per_image": sampling.denoise_s / len(seeds),
+                 "commercial_use": models.commercial_use,
                  "licenses": licences_of(ctx.models.catalog(request.models), models, sampling)},
     )
 
@@ -261,7 +262,10 @@ def _sample(ctx, models, device, image, crop_mask, control, scales, job, seed, v
     cache.use_scheduler(pipe, sampling.scheduler)
     index, count = variation
 
+    stamps = []
+
     def on_step(step, total, latents):
+        stamps.append(time.perf_counter())
         label = f"variation {index + 1}/{count}: step {step + 1}/{total}" if count > 1 else f"step {step + 1}/{total}"
         ctx.progress(index * total + step + 1, count * total, label, latents_to_rgb(latents, models.arch))
 
@@ -269,6 +273,8 @@ def _sample(ctx, models, device, image, crop_mask, control, scales, job, seed, v
                       scales=scales, steps=sampling.steps, guidance=sampling.guidance,
                       strength=strength if family.uses_strength else 1.0, seed=seed, on_step=on_step)
     latents = family.sample(cache, pipe, args)
+    if len(stamps) > 1:  # the denoising loop alone: the step time times the steps
+        sampling.denoise_s += (stamps[-1] - stamps[0]) / (len(stamps) - 1) * len(stamps)
     ctx.check_cancel()
     return decode_latents(pipe, latents, family)
 

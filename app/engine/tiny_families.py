@@ -33,7 +33,7 @@ depth = "tiny-depth"
 detector = "tiny-grounding-dino"
 segmenter = "tiny-oneformer-ade"
 erase = "tiny-erase"
-steps = 32
+steps = 50
 guidance = 30.0
 fast_lora = "tiny-flux-turbo-lora"
 fast_steps = 8
@@ -211,7 +211,12 @@ _FLUX_DIMS = dict(patch_size=1, num_layers=1, num_single_layers=1, attention_hea
 
 
 def write_flux(root: Path) -> None:
-    from diffusers import FlowMatchEulerDiscreteScheduler, FluxControlNetModel, FluxFillPipeline, FluxTransformer2DModel
+    from diffusers import (
+        FlowMatchEulerDiscreteScheduler,
+        FluxControlNetModel,
+        FluxFillPipeline,
+        FluxTransformer2DModel,
+    )
     from transformers import CLIPTextModel, CLIPTokenizer, T5Config, T5EncoderModel
 
     from app.engine.tiny import _text_config, _write_tokenizer
@@ -247,7 +252,12 @@ _ZIMAGE_DIMS = dict(all_patch_size=(2,), all_f_patch_size=(1,), dim=32, n_refine
 
 def write_zimage(root: Path) -> None:
     import torch
-    from diffusers import FlowMatchEulerDiscreteScheduler, ZImageControlNetModel, ZImagePipeline, ZImageTransformer2DModel
+    from diffusers import (
+        FlowMatchEulerDiscreteScheduler,
+        ZImageControlNetModel,
+        ZImagePipeline,
+        ZImageTransformer2DModel,
+    )
     from safetensors.torch import save_file
     from transformers import Qwen3Config, Qwen3Model
 

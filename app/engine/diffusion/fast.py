@@ -23,6 +23,7 @@ class Sampling:
     loras: list[tuple[str, float]] = field(default_factory=list)
     fast: bool = False
     note: str = ""
+    denoise_s: float = 0.0  # time in the denoising loop, summed over the variations (measured by the core)
 
     def record(self) -> dict:
         return {"steps": self.steps, "guidance": self.guidance, "fast": self.fast,

@@ -43,7 +43,7 @@ class FluxFamily(Family):
     big = True
     resident_vram_gb = 22.0  # Q8_0 transformer + nf4 T5 + ControlNet + activations at 1024 px
     uses_negative = False  # guidance-distilled: no negative prompt, no classifier-free guidance
-    default_steps = 32
+    default_steps = 50  # the model card's setting
     default_guidance = 30.0  # Fill [dev]'s distilled guidance: the model card's value
     dtype_on_cuda = "bfloat16"
 
