@@ -17,7 +17,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-TINY_VERSION = "6"
+TINY_VERSION = "7"
 TINY_NATIVE = 128  # working resolution of the tiny sets: keeps CPU tests fast
 
 _CATALOG = """\

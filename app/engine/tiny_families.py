@@ -204,6 +204,18 @@ def write_peft_lora(model, targets: list[str], path: Path, prefix: str, kohya: b
     save_file(out, str(path))
 
 
+def trained_looking(controlnet):
+    """A ControlNet's output projections start at zero (so training starts from the base model); a trained
+    one's are not. Random values there make the tiny ControlNet steer the result, as a real one does."""
+    import torch
+
+    with torch.no_grad():
+        for p in controlnet.parameters():
+            if not p.any():
+                p.normal_(std=0.05)
+    return controlnet
+
+
 # ---- FLUX.1 Fill -----------------------------------------------------------------
 
 _FLUX_DIMS = dict(patch_size=1, num_layers=1, num_single_layers=1, attention_head_dim=16, num_attention_heads=2,
@@ -238,7 +250,7 @@ def write_flux(root: Path) -> None:
     for p in (folder / "transformer").glob("*.safetensors"):
         p.unlink()
     write_gguf(transformer.state_dict(), root / "transformer" / "tiny-flux-fill-Q8_0.gguf", "flux")
-    controlnet = FluxControlNetModel(in_channels=64, **_FLUX_DIMS)
+    controlnet = trained_looking(FluxControlNetModel(in_channels=64, **_FLUX_DIMS))
     controlnet.save_pretrained(root / "controlnet" / "tiny-flux-controlnet-union", safe_serialization=True)
     write_peft_lora(transformer, ["to_q", "to_k", "to_v", "to_out.0"], root / "loras" / "tiny-flux-turbo.safetensors",
                     "transformer")
@@ -276,12 +288,10 @@ def write_zimage(root: Path) -> None:
                           tokenizer=tokenizer, transformer=transformer)
     pipe.save_pretrained(folder, safe_serialization=True)
     # The union ControlNet (2.1 layout: control noise refiner, inpaint inputs = guide 16 + mask 1 + image 16)
-    controlnet = ZImageControlNetModel(control_layers_places=[0], control_refiner_layers_places=[0],
-                                       control_in_dim=33, add_control_noise_refiner="control_noise_refiner",
-                                       **_ZIMAGE_DIMS)
+    controlnet = trained_looking(ZImageControlNetModel(
+        control_layers_places=[0], control_refiner_layers_places=[0], control_in_dim=33,
+        add_control_noise_refiner="control_noise_refiner", **_ZIMAGE_DIMS))
     state = {k: v.contiguous() for k, v in controlnet.state_dict().items()}
-    with torch.no_grad():
-        state["control_noise_refiner.0.before_proj.weight"].normal_(std=0.02)  # 2.1: a trained, non-zero projection
     path = root / "controlnet" / "tiny-zimage-controlnet-union.safetensors"
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(state, str(path))
