@@ -176,7 +176,7 @@ _SET_ROLES = {
     "depth": "depth",
 }
 # A set's sampling presets: `steps` / `guidance` (normal) and `fast_*` (fast mode, with `fast_lora`)
-PRESET_KEYS = ("steps", "guidance", "fast_steps", "fast_guidance", "fast_scheduler", "fast_lora_scale")
+PRESET_KEYS = ("steps", "guidance", "fast_steps", "fast_guidance", "fast_scheduler", "fast_lora_scale", "distilled")
 
 
 class Catalog:

@@ -56,7 +56,8 @@ def plan_for(family, device: str, tier: str, vram_gb: float | None, *, has_gguf:
         return MemoryPlan(tier, offload, tiling, False, False)
     bnb = bitsandbytes_available() if bnb is None else bnb
     vram = vram_gb or 0.0
-    small_card = vram < family.resident_vram_gb
+    # resident needs less with the text encoder in nf4 than with it in bf16
+    small_card = vram < (family.resident_vram_gb if bnb else family.resident_vram_gb_bf16)
     if offload == "none" and small_card and not bnb:
         offload = "model"  # cannot shrink the parts: move them instead
     resident = offload == "none"

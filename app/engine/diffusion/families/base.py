@@ -32,7 +32,8 @@ class Family:
     multiple = 8  # crop sides are multiples of this
     latent_channels = 4
     big = False  # a multi-billion-parameter model: quantization and offload plans apply
-    resident_vram_gb = 0.0  # VRAM to keep everything resident at 1024 px (the memory plan's threshold)
+    resident_vram_gb = 0.0  # VRAM to keep everything resident at 1024 px, big text encoder in nf4
+    resident_vram_gb_bf16 = 0.0  # the same with the text encoder in bf16 (no bitsandbytes)
     uses_negative = True
     uses_strength = True
     default_steps = 30

@@ -24,7 +24,8 @@ class ZImageFamily(Family):
     multiple = 16
     latent_channels = 16
     big = True
-    resident_vram_gb = 20.0  # bf16 transformer (12.3 GB) + Qwen3-4B + ControlNet at 1024 px
+    resident_vram_gb = 22.0  # bf16 transformer (11.5) + nf4 Qwen3-4B (2.2) + ControlNet (6.3) + activations
+    resident_vram_gb_bf16 = 28.0  # with Qwen3-4B in bf16 (7.5)
     uses_strength = False
     default_steps = 9  # 8 transformer evaluations: the model card's setting
     default_guidance = 0.0  # Turbo is guidance-distilled: no classifier-free guidance
