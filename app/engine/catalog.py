@@ -21,6 +21,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.engine.diffusion.families import family_for
 from app.errors import ModelMissing, UserError
 
 APP_ROOT = Path(__file__).resolve().parents[2]
@@ -152,8 +153,6 @@ class ModelSet:
 
     @property
     def multiple(self) -> int:
-        from app.engine.diffusion.families import family_for
-
         return family_for(self.arch).multiple
 
     @property

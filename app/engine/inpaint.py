@@ -8,7 +8,6 @@ the feathered mask, so outside the mask every pixel is the original one.
 from __future__ import annotations
 
 import logging
-import math
 import secrets
 import time
 from collections.abc import Callable
@@ -18,6 +17,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from app.engine.diffusion.families import SampleArgs, family_for
+from app.engine.diffusion.families.base import sampler_steps  # noqa: F401 - the core's public helper, kept here
+from app.engine.diffusion.fast import sampling_for
 from app.engine.preview import latents_to_rgb
 from app.engine.requests import GenerationRequest, GenerationResult
 from app.errors import JobCancelled, UserError
@@ -78,9 +80,6 @@ def run_inpaint(request: GenerationRequest, job: InpaintJob, ctx) -> GenerationR
 
     control, scales = _guides(ctx, models, device, init, crop_mask, request, job)
     t2 = time.perf_counter()
-    from app.engine.diffusion.families import family_for
-    from app.engine.diffusion.fast import sampling_for
-
     sampling = sampling_for(models, family_for(models.arch), request, job.lora)
 
     seeds = seeds_for(request)
@@ -253,8 +252,6 @@ def _generate(ctx, models, device, image, crop_mask, control, scales, request, j
 
 
 def _sample(ctx, models, device, image, crop_mask, control, scales, job, seed, variation, sampling, strength):
-    from app.engine.diffusion.families import SampleArgs, family_for
-
     family = family_for(models.arch)
     cache = ctx.models.pipelines(device)
     pipe = cache.get(models, with_inpaint_controlnet=job.inpaint_scale > 0)
@@ -277,11 +274,6 @@ def _sample(ctx, models, device, image, crop_mask, control, scales, job, seed, v
         sampling.denoise_s += (stamps[-1] - stamps[0]) / (len(stamps) - 1) * len(stamps)
     ctx.check_cancel()
     return decode_latents(pipe, latents, family)
-
-
-def sampler_steps(steps: int, strength: float) -> int:
-    """Steps to ask the pipeline for: below strength 1 it runs int(steps * strength), never let that be 0."""
-    return max(int(steps), math.ceil(1.0 / max(strength, 1e-3)))
 
 
 def decode_latents(pipe, latents, family=None) -> np.ndarray:

@@ -14,6 +14,9 @@ from pathlib import Path
 
 from app.engine.catalog import ModelSet
 from app.engine.device import DeviceInfo
+from app.engine.diffusion import quant
+from app.engine.diffusion.families import family_for
+from app.engine.diffusion.fast import make_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +48,11 @@ class PipelineCache:
     def controlnet(self, path: Path, cls=None, dtype=None, base_config: Path | None = None,
                    config_cache: Path | None = None):
         """A ControlNet, loaded once per path (shared by every pipeline that uses it)."""
-        from app.engine.diffusion.quant import load_controlnet
-
         if path not in self._controlnets:
             if cls is None:
                 from diffusers import ControlNetModel as cls
             log.info("loading ControlNet %s", path.name)
-            self._controlnets[path] = load_controlnet(cls, path, dtype or self.device.dtype, base_config, config_cache)
+            self._controlnets[path] = quant.load_controlnet(cls, path, dtype or self.device.dtype, base_config, config_cache)
             self.loads += 1
         return self._controlnets[path]
 
@@ -64,10 +65,8 @@ class PipelineCache:
         return getattr(torch, family.dtype_on_cuda) if self.device.device == "cuda" else self.device.dtype
 
     def plan_for(self, family, models: ModelSet | None = None):
-        from app.engine.diffusion.quant import plan_for
-
         d = self.device
-        return plan_for(family, d.device, d.tier, d.vram_gb, has_gguf=bool(models and models.transformer))
+        return quant.plan_for(family, d.device, d.tier, d.vram_gb, has_gguf=bool(models and models.transformer))
 
     def get(self, models: ModelSet, with_inpaint_controlnet: bool = False):
         """The pipeline for a model set (SD: [depth, canny] ControlNets, + the inpaint one when asked)."""
@@ -88,8 +87,6 @@ class PipelineCache:
 
     def _load(self, models: ModelSet):
         from diffusers.utils import logging as diffusers_logging
-
-        from app.engine.diffusion.families import family_for
 
         diffusers_logging.disable_progress_bar()  # progress reaches the user as engine events instead
         family = family_for(models.arch)
@@ -120,8 +117,6 @@ class PipelineCache:
         known = self._schedulers.setdefault(id(pipe), {"normal": pipe.scheduler})
         name = name or "normal"
         if name not in known:
-            from app.engine.diffusion.fast import make_scheduler
-
             known[name] = make_scheduler(name, known["normal"])
         pipe.scheduler = known[name]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -52,6 +53,11 @@ class Family:
         z = latents.to(dtype=vae.dtype) / vae.config.scaling_factor
         shift = getattr(vae.config, "shift_factor", None)
         return z + shift if shift else z
+
+
+def sampler_steps(steps: int, strength: float) -> int:
+    """Steps to ask the pipeline for: below strength 1 it runs int(steps * strength), never let that be 0."""
+    return max(int(steps), math.ceil(1.0 / max(strength, 1e-3)))
 
 
 def generator_for(seed: int):

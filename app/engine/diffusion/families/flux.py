@@ -16,7 +16,8 @@ from contextlib import contextmanager
 import numpy as np
 from PIL import Image
 
-from app.engine.diffusion.families.base import Family, SampleArgs, generator_for, step_callback
+from app.engine.diffusion.families.base import Family, SampleArgs, generator_for, sampler_steps, step_callback
+from app.engine.diffusion.quant import load_gguf_transformer, quantized_text_encoder
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,6 @@ class FluxFamily(Family):
     def load(self, cache, models):
         from diffusers import FluxControlNetModel, FluxFillPipeline, FluxTransformer2DModel
 
-        from app.engine.diffusion.quant import load_gguf_transformer, quantized_text_encoder
-
         dtype = cache.dtype_for(self)
         plan = cache.plan_for(self)
         parts = {}
@@ -73,8 +72,6 @@ class FluxFamily(Family):
         return fill_control_pipeline_class()(**base.components, controlnet=controlnet)
 
     def sample(self, cache, pipe, args: SampleArgs):
-        from app.engine.inpaint import sampler_steps
-
         h, w = args.mask.shape
         conds = [self._control_latents(pipe, img, h, w) for img in args.control] if pipe.controlnet else []
         with _controlled(pipe, conds, args.scales[:len(conds)]):

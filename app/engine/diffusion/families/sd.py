@@ -7,7 +7,8 @@ import logging
 import numpy as np
 from PIL import Image
 
-from app.engine.diffusion.families.base import Family, SampleArgs, generator_for, step_callback
+from app.engine.diffusion.families.base import Family, SampleArgs, generator_for, sampler_steps, step_callback
+from app.engine.single_file import load_single_file_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,6 @@ class SD15Family(Family):
         cls = self.pipeline_class()
         log.info("loading %s pipeline from %s", models.arch, models.inpaint)
         if models.inpaint.is_file():  # a single-file checkpoint, loaded against a local config folder
-            from app.engine.single_file import load_single_file_pipeline
-
             pipe = load_single_file_pipeline(
                 cls, models.inpaint, models.inpaint_config, cache.device.dtype,
                 controlnet=MultiControlNetModel(nets), **self.extra_components(),
@@ -49,8 +48,6 @@ class SD15Family(Family):
         return pipe
 
     def sample(self, cache, pipe, args: SampleArgs):
-        from app.engine.inpaint import sampler_steps
-
         n_nets = len(pipe.controlnet.nets)
         h, w = args.mask.shape
         return pipe(

@@ -15,6 +15,8 @@ import numpy as np
 from PIL import Image
 
 from app.engine.diffusion.families.base import Family, SampleArgs, generator_for, step_callback
+from app.engine.diffusion.quant import load_gguf_transformer, quantized_model, quantized_text_encoder
+from app.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +36,6 @@ class ZImageFamily(Family):
     def load(self, cache, models):
         from diffusers import ZImageControlNetInpaintPipeline, ZImageControlNetModel, ZImageTransformer2DModel
 
-        from app.engine.diffusion.quant import load_gguf_transformer, quantized_model, quantized_text_encoder
-
         dtype = cache.dtype_for(self)
         plan = cache.plan_for(self)
         parts = {}
@@ -52,8 +52,6 @@ class ZImageFamily(Family):
 
             parts["text_encoder"] = quantized_text_encoder(AutoModel, folder / "text_encoder", dtype)
         if models.controlnet_union is None:
-            from app.errors import UserError
-
             raise UserError(f"model set '{models.name}': Z-Image needs its union ControlNet (controlnet_union)")
         controlnet = cache.controlnet(models.controlnet_union, ZImageControlNetModel, dtype,
                                       base_config=folder / "transformer" / "config.json",
