@@ -362,6 +362,8 @@ class Catalog:
             return float(self.sets[name].get("min_vram_gb", 0)) <= budget
 
         fitting = [n for n in installed if fits(n)] or installed
+        # A set whose licence forbids commercial work is used when asked for by name, not picked for the user.
+        fitting = [n for n in fitting if self.set_commercial(n)] or fitting
         # Ties go to the app's own sets: a set made by an import is used when asked for by name.
         return max(fitting, key=lambda n: (float(self.sets[n].get("min_vram_gb", 0)) if fits(n) else 0.0,
                                            bool(self.sets[n].get("recommend", True))))
