@@ -201,7 +201,7 @@ def run_bench(args) -> int:
     steps = [("sam", lambda: bench_sam(photo, args.quick, 3 if args.quick else args.clicks)),
              ("prepost", lambda: bench_prepost(photo)),
              ("jobs", bench_jobs),
-             ("fast", bench_fast)]
+             ("fast", lambda: bench_fast(("tiny",) if args.quick else ("tiny", "best")))]
     with tempfile.TemporaryDirectory() as tmp:
         steps.insert(2, ("io", lambda: bench_io(photo, tmp)))
         for name, fn in steps:

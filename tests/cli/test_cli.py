@@ -187,3 +187,6 @@ def test_bench_quick_reports_the_numbers():
         assert key in report
     assert report["second_job_loads"] == 0
     assert report["prepost_outside_mask_identical"] is True
+    # fast mode against the normal preset, same photo, same run
+    assert report["tiny_normal_steps"] == 30 and report["tiny_fast_steps"] == 4
+    assert report["tiny_fast_step_ratio"] >= 4 and report["tiny_fast_denoise_speedup"] >= 4
