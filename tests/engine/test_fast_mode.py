@@ -114,3 +114,17 @@ def test_memory_plans():
     assert plan_for(Big, "cpu", "full", None, bnb=True).offload == "none"
     p = plan_for(Small, "cuda", "low", 10.0, bnb=True)
     assert (p.offload, p.text_encoder_4bit, p.vae_tiling) == ("none", False, True)
+
+
+def test_automatic_set_choice_skips_non_commercial_sets(tmp_path, monkeypatch):
+    from app.engine.catalog import Catalog, ModelEntry
+
+    entries = {n: ModelEntry(n, role, f"x/{n}", "sd15", {"commercial_use": ok}) for n, role, ok in (
+        ("free", "inpaint", True), ("nc", "inpaint", False), ("sam", "sam", True))}
+    sets = {"open": {"arch": "sd15", "inpaint": "free", "sam": "sam", "min_vram_gb": 6},
+            "closed": {"arch": "flux", "inpaint": "nc", "sam": "sam", "min_vram_gb": 20}}
+    catalog = Catalog(entries, sets, tmp_path)
+    monkeypatch.setattr(catalog, "refresh", lambda: False)
+    monkeypatch.setattr(catalog, "is_installed", lambda name: True)
+    assert catalog.pick_set(24.0) == "open", "a non-commercial set is used only when asked for by name"
+    assert catalog.set_commercial("open") and not catalog.set_commercial("closed")
