@@ -27,8 +27,12 @@ def _add_generation_options(p) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="a file (one variation) or a folder")
     p.add_argument("--prompt", default="", metavar="TEXT")
     p.add_argument("--negative", default="", metavar="TEXT")
-    p.add_argument("--steps", type=int, default=30, metavar="N")
-    p.add_argument("--guidance", type=float, default=7.5, metavar="G")
+    p.add_argument("--steps", type=int, default=None, metavar="N",
+                   help="sampling steps (default: the model set's preset, e.g. 30 for SD, 32 for FLUX Fill)")
+    p.add_argument("--guidance", type=float, default=None, metavar="G",
+                   help="guidance scale (default: the model set's preset, e.g. 7.5 for SD, 30 for FLUX Fill)")
+    p.add_argument("--fast", action="store_true",
+                   help="fast mode: the set's step-distillation LoRA, 4-8 steps at low guidance")
     p.add_argument("--strength", type=float, default=None, metavar="S",
                    help="how much of the region is repainted (default: 1.0 to stage, 0.95 to de-furnish)")
     p.add_argument("--seed", type=int, default=None, metavar="S")
@@ -66,7 +70,7 @@ def _common(args, photo) -> dict:
         photo=photo.pixels, photo_path=str(photo.path), models=args.models, model_set=args.model_set,
         device=args.device, prompt=args.prompt, negative=args.negative, steps=args.steps,
         guidance=args.guidance, seed=args.seed, variations=args.variations,
-        lora=args.lora, lora_scale=args.lora_scale,
+        lora=args.lora, lora_scale=args.lora_scale, fast=args.fast,
     )
     if args.strength is not None:  # otherwise each job's own default
         fields["strength"] = args.strength
@@ -108,7 +112,9 @@ def _run_and_write(args, photo, request, tag: str, clock: Stopwatch) -> int:
     record = request.to_dict()
     outputs = []
     for path, image, seed in zip(targets, result.images, result.seeds, strict=True):
-        meta = {"app": f"RoomStager {__version__}", "request": {**record, "seed": seed}, "seed": seed}
+        meta = {"app": f"RoomStager {__version__}", "request": {**record, "seed": seed}, "seed": seed,
+                "sampling": {k: result.timings.get(k) for k in ("model_set", "steps", "guidance", "fast", "scheduler")},
+                "licenses": result.timings.get("licenses", [])}
         outputs.append(str(write_photo(path, image, source=photo, quality=args.quality, metadata=meta,
                                        protect=[photo.path])))
     timings = {**result.timings, "read_s": loaded_at, "total_s": clock()}

@@ -147,6 +147,7 @@ def run_list(args) -> int:
     catalog = _catalog(args.models)
     vram, gpu = (args.vram, "given") if args.vram is not None else detect_vram()
     recommended = catalog.recommend_set(vram)
+    best_quality = catalog.recommend_set(vram, commercial=False)
     installed_sets = catalog.installed_sets()
     try:
         active = catalog.pick_set(vram)
@@ -159,18 +160,23 @@ def run_list(args) -> int:
     models = [catalog.describe(n) for n in names]
     if args.json:
         emit_json({"models_dir": str(catalog.root), "gpu": gpu, "vram_gb": vram, "recommended_set": recommended,
-                   "active_set": active, "installed_sets": installed_sets, "sets": sets, "models": models})
+                   "best_quality_set": best_quality, "active_set": active, "installed_sets": installed_sets, "sets": sets, "models": models})
         return 0
     out = sys.stdout
     out.write(f"Models folder: {catalog.root}\n")
     out.write(f"GPU: {gpu}" + (f" ({vram:.1f} GB)" if vram else " (no usable NVIDIA GPU: CPU)") + "\n")
     if recommended:
         out.write(f"Recommended set for this machine: {recommended}\n")
+    if best_quality and best_quality != recommended:
+        out.write(f"Highest quality that fits: {best_quality} (NON-COMMERCIAL licence: not for paid listing work)\n")
     out.write("\nSets:\n")
     for s in sets:
         mark = "installed" if s["installed"] else f"missing {', '.join(s['missing'])} ({human_bytes(s['download_bytes'])})"
         star = " *" if s["name"] == recommended else ""
-        out.write(f"  {s['name']:<22} {s['title']:<42} {mark}{star}\n")
+        extra = ", ".join(x for x in (f"{s['min_vram_gb']:g} GB+", s.get("speed") and f"speed {s['speed']}",
+                                      "fast mode" if s.get("fast") else "",
+                                      "" if s["commercial_use"] else "NON-COMMERCIAL") if x)
+        out.write(f"  {s['name']:<22} {s['title']:<42} [{extra}] {mark}{star}\n")
     out.write("\nModels:\n")
     for m in models:
         size = human_bytes(m["size_bytes"]) if m["size_bytes"] else "?"
@@ -204,7 +210,13 @@ def run_download(args) -> int:
         print(f"downloading {', '.join(todo)} (about {human_bytes(total)}) into {catalog.root}", file=sys.stderr)
         flagged = [m for m in todo if catalog.entry(m).commercial_use is False]
         for m in flagged:
-            print(f"note: {m} has a NON-COMMERCIAL licence ({catalog.entry(m).license})", file=sys.stderr)
+            e = catalog.entry(m)
+            print(f"note: {m} has a NON-COMMERCIAL licence ({e.license}): results made with it may not be used "
+                  f"for paid work such as listing photos. {e.info.get('license_note') or ''}".rstrip(), file=sys.stderr)
+        for m in todo:
+            if catalog.entry(m).info.get("gated"):
+                print(f"note: {m} comes from a gated hub repository ({catalog.entry(m).info.get('repo')}): accept its "
+                      f"licence on the hub page and log in with `hf auth login` first", file=sys.stderr)
     check_space_for(catalog, todo)
 
     def work(cancel):

@@ -77,7 +77,8 @@ def _free_name(path: Path) -> Path:
     raise UserError(f"{path.parent}: too many files named like {path.name}")
 
 
-def export_image(pixels: np.ndarray, source: Photo, options: ExportOptions, record: dict | None = None) -> ExportResult:
+def export_image(pixels: np.ndarray, source: Photo, options: ExportOptions, record: dict | None = None,
+                 licenses: list[dict] | None = None) -> ExportResult:
     """Write the export (worker thread safe). Raises UserError with a readable message."""
     path = Path(options.path)
     original = Path(source.path).resolve() if source.path else None
@@ -101,11 +102,23 @@ def export_image(pixels: np.ndarray, source: Photo, options: ExportOptions, reco
                 "altered": {"file": out.name, "sha256": _sha256(out),
                             "disclosure": metadata["disclosure"], "note": "digitally altered (virtual staging)"},
                 "original": {"file": copy.name, "sha256": _sha256(copy), "source": str(original)},
-                "request": record}
+                "request": record, **licence_record(licenses)}
         manifest.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
         result.original, result.manifest = copy, manifest
         result.paths += [copy, manifest]
     return result
+
+
+def licence_record(licenses: list[dict] | None) -> dict:
+    """The models behind the picture and whether their licences allow commercial use (listing photos)."""
+    if not licenses:
+        return {}
+    restricted = [m["model"] for m in licenses if m.get("commercial_use") is False]
+    out = {"models": licenses, "commercial_use": not restricted}
+    if restricted:
+        out["license_warning"] = (f"made with models whose licence forbids commercial use ({', '.join(restricted)}): "
+                                  f"not for paid listing work")
+    return out
 
 
 class ExportDialog(QDialog):

@@ -211,7 +211,8 @@ class FilesMixin:
         if record is not None:
             record["seed"] = entry.seed
         self.statusBar().showMessage(f"Exporting {Path(options.path).name}…")
-        result = await self.in_thread(export_image, pixels, doc.photo, options, record)
+        licenses = entry.timings.get("licenses") if entry is not None else None
+        result = await self.in_thread(export_image, pixels, doc.photo, options, record, licenses)
         names = ", ".join(p.name for p in result.paths)
         self.messages.show_message(f"Exported {names} to {result.image.parent}")
         return result

@@ -191,3 +191,6 @@ def test_bench_quick_reports_the_numbers():
     assert report["repaint_24mp_kept_identical"] is True
     for key in ("repaint_24mp_around_model_s", "mesh_24mp_build_s", "mesh_24mp_glb_mb", "view3d_render_800x600_ms"):
         assert report[key] > 0
+    # fast mode against the normal preset, same photo, same run
+    assert report["tiny_normal_steps"] == 30 and report["tiny_fast_steps"] == 4
+    assert report["tiny_fast_step_ratio"] >= 4 and report["tiny_fast_denoise_speedup"] >= 4

@@ -72,7 +72,8 @@ def test_loads_through_the_manager_with_the_catalog_sam_type(tmp_path, room):
 
 
 def test_model_ids_differ_between_backends(sam2_dir, tmp_path):
-    from app.engine import TINY_SAM_CONFIG, build_sam
+    from app.engine.tiny.models import TINY_SAM_CONFIG
+    from app.engine.vision.sam_model import build_sam
     pth = tmp_path / "tiny-sam.pth"
     torch.save(build_sam(TINY_SAM_CONFIG).state_dict(), pth)
     pth.with_suffix(".json").write_text(json.dumps(TINY_SAM_CONFIG), encoding="utf-8")
@@ -294,7 +295,7 @@ def test_timing_vit_b_against_hiera_tiny(tmp_path, capsys):
     import cv2
     from transformers import Sam2Model, Sam2Processor
 
-    from app.engine import build_sam
+    from app.engine.vision.sam_model import build_sam
     rng = np.random.default_rng(0)
     photo = cv2.resize(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8), (4000, 3000),
                        interpolation=cv2.INTER_CUBIC)

@@ -107,7 +107,9 @@ def test_disk_cache_keeps_the_recently_used_within_its_budget(tiny_models, tmp_p
     import os
     import time
 
-    from app.engine import TINY_SAM_CONFIG, Segmenter, build_sam
+    from app.engine.tiny.models import TINY_SAM_CONFIG
+    from app.engine.vision.sam_model import build_sam
+    from app.engine.vision.segmenter import Segmenter
     sam = build_sam(TINY_SAM_CONFIG)
     probe = Segmenter(sam, "cpu", "budget-test", cache_dir=tmp_path, cache_budget=10**12)
     photos = []

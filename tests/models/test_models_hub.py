@@ -145,14 +145,14 @@ def test_app_catalog_is_complete_and_honest():
     for name, e in catalog.entries.items():
         assert e.role in ("inpaint", "controlnet-depth", "controlnet-canny", "controlnet-inpaint", "controlnet-union",
                           "sam", "depth", "metric-depth", "detector", "segmenter", "text-segmenter", "erase",
-                          "lora", "config"), name
+                          "lora", "config", "transformer"), name
         assert e.license and e.commercial_use is not None, name
         assert e.size_bytes, name
         assert e.source in ("hub", "url"), name
         rev = str(e.info.get("revision", "main"))
         assert rev == "main" or (len(rev) == 40 and all(c in "0123456789abcdef" for c in rev)), name
         if e.role in ("inpaint", "controlnet-depth", "controlnet-canny", "controlnet-inpaint", "controlnet-union"):
-            assert e.arch in ("sd15", "sdxl"), name
+            assert e.arch in ("sd15", "sdxl", "flux", "zimage"), name
             flat = [f for item in e.info.get("files", []) for f in (item if isinstance(item, list) else [item])]
             assert not any(f.endswith((".bin", ".ckpt", ".pt", ".pth")) for f in flat), name
     for s in ("standard", "high"):
@@ -160,9 +160,14 @@ def test_app_catalog_is_complete_and_honest():
     assert catalog.entry("depth-anything-v2-base").commercial_use is False
     assert catalog.entry("depth-pro").commercial_use is False  # Apple's research licence
     assert catalog.sets["standard"]["metric_depth"] == "depth-anything-v2-metric-indoor-small"
-    assert not any("flux" in n.lower() for n in catalog.entries)
+    flux = [n for n in catalog.entries if "flux" in n.lower()]
+    assert flux and all(catalog.entry(n).commercial_use is False for n in flux), "FLUX [dev] is non-commercial"
+    assert not catalog.describe_set("best")["commercial_use"] and catalog.describe_set("best-commercial")["commercial_use"]
     assert catalog.recommend_set(6.0) == "standard" and catalog.recommend_set(7.8) == "standard"
-    assert catalog.recommend_set(12.0) == "high" and catalog.recommend_set(24.0) == "high"
+    assert catalog.recommend_set(12.0) == "high" and catalog.recommend_set(16.0) == "best-commercial"
+    assert catalog.recommend_set(24.0) == "best-commercial", "commercial work: never a non-commercial set"
+    assert catalog.recommend_set(24.0, commercial=False) == "best"
+    assert catalog.recommend_set(16.0, commercial=False) == "best-16gb"
     assert catalog.recommend_set(None) == "light"  # CPU-only: the light SAM encoder
 
 

@@ -35,6 +35,8 @@ def test_export_keeps_pixels_outside_the_mask_and_links_the_original(qtbot, wind
     manifest = json.loads(exported.manifest.read_text())
     assert manifest["altered"]["file"] == "staged.png" and manifest["original"]["file"] == exported.original.name
     assert manifest["request"]["seed"] == result.seed and manifest["request"]["kind"] == "stage"
+    assert manifest["commercial_use"] is True and "license_warning" not in manifest
+    assert {m["model"] for m in manifest["models"]} >= {"tiny-sd15-inpainting", "tiny-sd15-controlnet-depth"}
     sidecar = json.loads((out.parent / "staged.png.json").read_text())
     assert sidecar["request"]["style"] == result.request.style
 
@@ -69,3 +71,13 @@ def test_export_dialog_defaults_to_the_label_and_previews_a_thumbnail(qtbot, win
     dialog.format.setCurrentIndex(dialog.format.findData("png"))
     assert dialog.options().path.suffix == ".png"
     assert not dialog.quality.isEnabled()
+
+
+def test_manifest_flags_a_non_commercial_model():
+    from app.ui.export_dialog import licence_record
+
+    record = licence_record([{"model": "flux1-fill-dev", "license": "flux-1-dev-non-commercial-license",
+                              "commercial_use": False}, {"model": "sam-vit-b", "license": "apache-2.0",
+                                                         "commercial_use": True}])
+    assert record["commercial_use"] is False and "flux1-fill-dev" in record["license_warning"]
+    assert licence_record(None) == {}

@@ -112,3 +112,24 @@ def test_await_client_run_results_errors_and_cancel(qtbot, window, room_file, ro
         return True
 
     assert run(qtbot, window, scenario()) is True
+
+
+def test_fast_switch_and_auto_sampling_reach_the_requests(qtbot, window, room_file):
+    doc = open_photo(qtbot, window, room_file)
+    setup_stage(window)
+    paint(doc)
+    stage, defurnish = window.stage_panel, window.defurnish_panel
+    stage.steps.setValue(0)  # "Auto": the model set's preset
+    stage.guidance.setValue(stage.guidance.minimum())
+    assert stage.steps.text() == "Auto" and stage.guidance.text() == "Auto"
+    stage.fast.setChecked(True)
+    assert not stage.steps.isEnabled() and not stage.guidance.isEnabled(), "fast mode decides steps and guidance"
+    request = window.build_stage_request()
+    assert request.fast and request.steps is None and request.guidance is None
+    defurnish.fast.setChecked(True)
+    defurnish.steps.setValue(12)
+    assert defurnish.request_fields()["fast"] and defurnish.request_fields()["steps"] == 12
+    saved = stage.values()
+    stage.fast.setChecked(False)
+    stage.set_values(saved)
+    assert stage.fast.isChecked() and stage.request_fields()["steps"] is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 
+from app.engine.benchmarks.fast import bench_fast
 from app.engine.benchmarks.jobs import bench_jobs
 from app.engine.benchmarks.prepost import bench_io, bench_prepost
 from app.engine.benchmarks.rooms import bench_repaint, bench_room3d
@@ -28,6 +29,7 @@ def run_benchmarks(quick: bool = False, clicks: int = 15, sam3_real: bool = Fals
                  ("prepost", lambda: bench_prepost(photo)),
                  ("io", lambda: bench_io(photo, tmp)),
                  ("jobs", bench_jobs),
+                 ("fast", lambda: bench_fast(("tiny",) if quick else ("tiny", "best"))),
                  ("repaint", lambda: bench_repaint(photo)),
                  ("room3d", lambda: bench_room3d(photo)),
                  ("text masks", lambda: bench_text_masks(photo, sam3_real))]

@@ -1,1 +1,1 @@
-"""Diffusion jobs (the inpaint core and what runs on it); filled in by the engine's re-organisation."""
+"""Diffusion: the inpaint core and the jobs on it (staging, de-furnishing, repaint), model families, memory plans, fast mode."""

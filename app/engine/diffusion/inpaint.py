@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import secrets
 import time
 from collections.abc import Callable
@@ -19,6 +18,8 @@ import numpy as np
 from PIL import Image
 
 from app import settings
+from app.engine.diffusion.families import SampleArgs, family_for
+from app.engine.diffusion.fast import sampling_for
 from app.engine.diffusion.pipelines import pipelines_for
 from app.engine.diffusion.preview import latents_to_rgb
 from app.engine.requests import GenerationRequest
@@ -80,6 +81,7 @@ def run_inpaint(request: GenerationRequest, job: InpaintJob, ctx) -> GenerationR
 
     control, scales = _guides(ctx, models, device, init, crop_mask, request, job)
     t2 = time.perf_counter()
+    sampling = sampling_for(models, family_for(models.arch), request, job.lora)
 
     # one output per prompt and seed: several prompts share the crop, the guides and the loaded models
     runs = [(p, s) for p in (job.prompts or (job.prompt,)) for s in seeds_for(request)]
@@ -89,7 +91,8 @@ def run_inpaint(request: GenerationRequest, job: InpaintJob, ctx) -> GenerationR
     for i, (prompt, seed) in enumerate(runs):
         ts = time.perf_counter()
         generated = _generate(ctx, models, device, init, crop_mask, control, scales, request,
-                              dataclasses.replace(job, prompt=prompt), seed, variation=(i, len(runs)))
+                              dataclasses.replace(job, prompt=prompt), seed, variation=(i, len(runs)),
+                              sampling=sampling)
         diffusion_s += time.perf_counter() - ts
         if request.color_match:
             generated = compose.color_match(generated, crop, crop_mask)
@@ -99,8 +102,22 @@ def run_inpaint(request: GenerationRequest, job: InpaintJob, ctx) -> GenerationR
         images=outputs, seeds=[s for _, s in runs], request=request, mask=edit, prompts=[p for p, _ in runs],
         timings={"prepare_s": t1 - t0, "guides_s": t2 - t1, "diffusion_s": diffusion_s,
                  "compose_s": t3 - t2 - diffusion_s, "crop": list(plan.box), "model_size": list(plan.model_size),
-                 "model_set": models.name, "device": device.device},
+                 "model_set": models.name, "device": device.device, **sampling.record(),
+                 "seconds_per_image": diffusion_s / len(runs), "denoise_s_per_image": sampling.denoise_s / len(runs),
+                 "commercial_use": models.commercial_use,
+                 "licenses": licences_of(ctx.models.catalog(request.models), models, sampling)},
     )
+
+
+def licences_of(catalog, models, sampling) -> list[dict]:
+    """Each model the job used with its licence, for the sidecar and the export manifest."""
+    names = list(models.entries) + ([models.fast_lora_name] if sampling.fast and models.fast_lora else [])
+    out = []
+    for name in names:
+        entry = catalog.entries.get(name)
+        if entry is not None:
+            out.append({"model": name, "license": entry.license, "commercial_use": entry.commercial_use})
+    return out
 
 
 def _prefill(crop: np.ndarray, crop_mask: np.ndarray, method: str) -> np.ndarray:
@@ -115,14 +132,15 @@ def _prefill(crop: np.ndarray, crop_mask: np.ndarray, method: str) -> np.ndarray
 def _guides(ctx, models, device, image, crop_mask, request, job):
     """ControlNet images and weights in the order the pipeline's ControlNets were loaded."""
     control, scales = [], []
-    if models.controlnet_depth is not None:
+    union = models.controlnet_union is not None  # one ControlNet takes both guides (FLUX, Z-Image)
+    if models.controlnet_depth is not None or union:
         depth = guides.depth_to_image(depth_estimator(ctx.models, models, device).predict(image))
         if job.blank_guides_in_mask and crop_mask.any():
             # the room's depth continued across the hole, not the ghost of what stood there
             depth = smooth_fill(depth, crop_mask)
         control.append(Image.fromarray(np.dstack([depth] * 3)))
         scales.append(float(request.depth_scale))
-    if models.controlnet_canny is not None:
+    if models.controlnet_canny is not None or union:
         edges = guides.canny(image, request.canny_low, request.canny_high)
         if job.blank_guides_in_mask:
             # edges of the surrounding structure only, its long lines bridged across the hole
@@ -145,11 +163,12 @@ def inpaint_control_image(image: np.ndarray, mask: np.ndarray):
     return torch.from_numpy(hint).permute(2, 0, 1)[None]
 
 
-def _generate(ctx, models, device, image, crop_mask, control, scales, request, job, seed, variation):
+def _generate(ctx, models, device, image, crop_mask, control, scales, request, job, seed, variation, sampling):
     """One variation at model size, retried a memory tier lower after an out-of-memory."""
     while True:
         try:
-            return _sample(ctx, models, device, image, crop_mask, control, scales, request, job, seed, variation)
+            return _sample(ctx, models, device, image, crop_mask, control, scales, job, seed, variation, sampling,
+                           request.strength)
         except JobCancelled:
             raise
         except Exception as exc:
@@ -163,44 +182,32 @@ def _generate(ctx, models, device, image, crop_mask, control, scales, request, j
             device = lower
 
 
-def _sample(ctx, models, device, image, crop_mask, control, scales, request, job, seed, variation):
-    # heavy: loaded on first use, not when the app starts
-    import torch
-
+def _sample(ctx, models, device, image, crop_mask, control, scales, job, seed, variation, sampling, strength):
+    family = family_for(models.arch)
     cache = pipelines_for(ctx.models, device)
     pipe = cache.get(models, with_inpaint_controlnet=job.inpaint_scale > 0)
-    n_nets = len(pipe.controlnet.nets)
-    control, scales = control[:n_nets], scales[:n_nets]
-    cache.apply_lora(pipe, job.lora, job.lora_scale)
+    cache.apply_loras(pipe, sampling.loras)
+    cache.use_scheduler(pipe, sampling.scheduler)
     index, count = variation
-    arch = models.arch
 
-    def on_step(p, step, timestep, kwargs):
-        total = p.num_timesteps
+    stamps = []
+
+    def on_step(step, total, latents):
+        stamps.append(time.perf_counter())
         label = f"variation {index + 1}/{count}: step {step + 1}/{total}" if count > 1 else f"step {step + 1}/{total}"
-        ctx.progress(index * total + step + 1, count * total, label, latents_to_rgb(kwargs["latents"], arch))
-        return {}
+        ctx.progress(index * total + step + 1, count * total, label, latents_to_rgb(latents, models.arch))
 
-    mh, mw = crop_mask.shape
-    generator = torch.Generator("cpu").manual_seed(seed)  # CPU generator: same noise on every device
-    latents = pipe(
-        prompt=job.prompt, negative_prompt=job.negative,
-        image=Image.fromarray(image), mask_image=Image.fromarray(crop_mask.astype(np.uint8) * 255),
-        control_image=control, controlnet_conditioning_scale=scales,
-        height=mh, width=mw, num_inference_steps=sampler_steps(request.steps, request.strength), guidance_scale=float(request.guidance),
-        strength=float(request.strength), generator=generator, output_type="latent",
-        callback_on_step_end=on_step, callback_on_step_end_tensor_inputs=["latents"],
-    ).images
+    args = SampleArgs(prompt=job.prompt, negative=job.negative, image=image, mask=crop_mask, control=control,
+                      scales=scales, steps=sampling.steps, guidance=sampling.guidance,
+                      strength=strength if family.uses_strength else 1.0, seed=seed, on_step=on_step)
+    latents = family.sample(cache, pipe, args)
+    if len(stamps) > 1:  # the denoising loop alone: the step time times the steps
+        sampling.denoise_s += (stamps[-1] - stamps[0]) / (len(stamps) - 1) * len(stamps)
     ctx.check_cancel()
-    return decode_latents(pipe, latents)
+    return decode_latents(pipe, latents, family)
 
 
-def sampler_steps(steps: int, strength: float) -> int:
-    """Steps to ask the pipeline for: below strength 1 it runs int(steps * strength), never let that be 0."""
-    return max(int(steps), math.ceil(1.0 / max(strength, 1e-3)))
-
-
-def decode_latents(pipe, latents) -> np.ndarray:
+def decode_latents(pipe, latents, family=None) -> np.ndarray:
     """VAE decode to uint8 RGB. A VAE that asks for it (SDXL's overflows in fp16) decodes in fp32,
     and a NaN result of a half-precision decode is decoded again in fp32; the VAE goes back to its
     dtype afterwards, because the pipeline encodes the next job's image with it."""
@@ -216,7 +223,8 @@ def decode_latents(pipe, latents) -> np.ndarray:
                 vae.to(torch.float32)
             for _ in range(2):
                 # dtype only: the latents are where the pipeline ran, and offload hooks move the VAE there
-                z = latents.to(dtype=vae.dtype) / vae.config.scaling_factor
+                z = (family.decode_input(pipe, latents) if family is not None
+                     else latents.to(dtype=vae.dtype) / vae.config.scaling_factor)
                 image = vae.decode(z, return_dict=False)[0]
                 if torch.isfinite(image).all() or vae.dtype == torch.float32:
                     break

@@ -12,7 +12,9 @@ import logging
 import threading
 from pathlib import Path
 
-from app.engine.diffusion.single_file import load_single_file_pipeline
+from app.engine.diffusion import quant
+from app.engine.diffusion.families import family_for
+from app.engine.diffusion.fast import make_scheduler
 from app.engine.models.entries import ModelSet
 from app.engine.runtime.device import DeviceInfo
 
@@ -26,6 +28,7 @@ class PipelineCache:
         self._controlnets: dict[Path, object] = {}
         self._pipes: dict[tuple, object] = {}
         self._loras: dict[int, set[str]] = {}
+        self._schedulers: dict[int, dict] = {}
         self._lock = threading.Lock()
 
     def set_device(self, device: DeviceInfo) -> None:
@@ -38,28 +41,40 @@ class PipelineCache:
             self._pipes.clear()
             self._controlnets.clear()
             self._loras.clear()
+            self._schedulers.clear()
 
     # ---- loading -------------------------------------------------------------
 
-    def _controlnet(self, path: Path):
-        # heavy: loaded on first use, not when the app starts
-        from diffusers import ControlNetModel
-
+    def controlnet(self, path: Path, cls=None, dtype=None, base_config: Path | None = None,
+                   config_cache: Path | None = None):
+        """A ControlNet, loaded once per path (shared by every pipeline that uses it)."""
         if path not in self._controlnets:
+            if cls is None:
+                from diffusers import ControlNetModel as cls
             log.info("loading ControlNet %s", path.name)
-            self._controlnets[path] = ControlNetModel.from_pretrained(
-                path, dtype=self.device.dtype, local_files_only=True
-            )
+            self._controlnets[path] = quant.load_controlnet(cls, path, dtype or self.device.dtype, base_config, config_cache)
             self.loads += 1
         return self._controlnets[path]
 
+    _controlnet = controlnet
+
+    def dtype_for(self, family):
+        """The family's dtype on CUDA (FLUX and Z-Image want bfloat16), else the device's."""
+        import torch
+
+        return getattr(torch, family.dtype_on_cuda) if self.device.device == "cuda" else self.device.dtype
+
+    def plan_for(self, family, models: ModelSet | None = None):
+        d = self.device
+        return quant.plan_for(family, d.device, d.tier, d.vram_gb, has_gguf=bool(models and models.transformer))
+
     def get(self, models: ModelSet, with_inpaint_controlnet: bool = False):
-        """The ControlNet-inpaint pipeline for a model set: [depth, canny] (+ inpaint)."""
+        """The pipeline for a model set (SD: [depth, canny] ControlNets, + the inpaint one when asked)."""
         with self._lock:
-            key = (models.inpaint, with_inpaint_controlnet)
+            key = (models.inpaint, models.transformer, with_inpaint_controlnet)
             if key in self._pipes:
                 return self._pipes[key]
-            base_key = (models.inpaint, False)
+            base_key = (models.inpaint, models.transformer, False)
             if base_key not in self._pipes:
                 self._pipes[base_key] = self._load(models)
             if with_inpaint_controlnet and models.controlnet_inpaint is not None:
@@ -71,79 +86,69 @@ class PipelineCache:
             return self._pipes[key]
 
     def _load(self, models: ModelSet):
-        # heavy: loaded on first use, not when the app starts
-        from diffusers import (
-            DPMSolverMultistepScheduler,
-            MultiControlNetModel,
-            StableDiffusionControlNetInpaintPipeline,
-            StableDiffusionXLControlNetInpaintPipeline,
-        )
-
-        # heavy: loaded on first use, not when the app starts
         from diffusers.utils import logging as diffusers_logging
 
         diffusers_logging.disable_progress_bar()  # progress reaches the user as engine events instead
-        nets = [self._controlnet(p) for p in (models.controlnet_depth, models.controlnet_canny) if p]
-        cls = (StableDiffusionXLControlNetInpaintPipeline if models.arch == "sdxl"
-               else StableDiffusionControlNetInpaintPipeline)
-        extra = {} if models.arch == "sdxl" else {"safety_checker": None, "requires_safety_checker": False}
-        log.info("loading %s pipeline from %s", models.arch, models.inpaint)
-        if models.inpaint.is_file():  # a single-file checkpoint, loaded against a local config folder
-
-            pipe = load_single_file_pipeline(
-                cls, models.inpaint, getattr(models, "inpaint_config", None), self.device.dtype,
-                controlnet=MultiControlNetModel(nets), **extra,
-            )
-        else:
-            pipe = cls.from_pretrained(
-                models.inpaint, controlnet=MultiControlNetModel(nets), dtype=self.device.dtype,
-                local_files_only=True, **extra,
-            )
-        self.loads += 1
-        # DPM++ 2M Karras: good pictures in 20-30 steps.
-        pipe.scheduler = DPMSolverMultistepScheduler.from_config(
-            pipe.scheduler.config, use_karras_sigmas=True, algorithm_type="dpmsolver++"
-        )
+        family = family_for(models.arch)
+        pipe = family.load(self, models)
+        self._schedulers[id(pipe)] = {"normal": pipe.scheduler}
         pipe.set_progress_bar_config(disable=True)
-        self._place(pipe)
+        self._place(pipe, self.plan_for(family, models))
         return pipe
 
-    def _place(self, pipe) -> None:
-        """Put the pipeline on the device the way its memory tier asks. (The VAE keeps the pipeline's
+    def _place(self, pipe, plan) -> None:
+        """Put the pipeline on the device the way its memory plan asks. (The VAE keeps the pipeline's
         dtype: the pipeline encodes with it; inpaint.decode_latents upcasts for the decode alone.)"""
-        dev, tier = self.device.device, self.device.tier
-        if dev == "cuda" and tier == "sequential":
+        dev = self.device.device
+        if plan.offload == "sequential":
             pipe.enable_sequential_cpu_offload()
-        elif dev == "cuda" and tier == "offload":
+        elif plan.offload == "model":
             pipe.enable_model_cpu_offload()
         else:
             pipe.to(dev)
-        if tier in ("sequential", "offload", "low"):
+        if plan.vae_tiling:
             pipe.vae.enable_tiling()
             pipe.vae.enable_slicing()
 
+    # ---- schedulers (fast mode) ------------------------------------------------
+
+    def use_scheduler(self, pipe, name: str | None) -> None:
+        """The pipeline's normal scheduler (None), or a step-distillation one ("lcm", "tcd") built from it."""
+        known = self._schedulers.setdefault(id(pipe), {"normal": pipe.scheduler})
+        name = name or "normal"
+        if name not in known:
+            known[name] = make_scheduler(name, known["normal"])
+        pipe.scheduler = known[name]
+
     # ---- LoRAs ---------------------------------------------------------------
 
-    def apply_lora(self, pipe, lora: str | None, scale: float) -> None:
-        """Activate one LoRA (loaded once per pipeline) or none."""
+    def apply_loras(self, pipe, loras: list[tuple[str, float]]) -> None:
+        """Activate these LoRAs (each loaded once per pipeline) at their weights, or none."""
         loaded = self._loras.setdefault(id(pipe), set())
-        if lora is None:
+        if not loras:
             if loaded:
                 pipe.disable_lora()
             return
-        path = Path(lora)
-        name = path.stem.replace(".", "_")
-        if name not in loaded:
-            pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name=name)
-            loaded.add(name)
-            self.loads += 1
+        names, weights = [], []
+        for lora, scale in loras:
+            path = Path(lora)
+            name = path.stem.replace(".", "_")
+            if name not in loaded:
+                pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name=name)
+                loaded.add(name)
+                self.loads += 1
+            names.append(name)
+            weights.append(float(scale))
         pipe.enable_lora()
-        pipe.set_adapters([name], adapter_weights=[scale])
+        pipe.set_adapters(names, adapter_weights=weights)
+
+    def apply_lora(self, pipe, lora: str | None, scale: float) -> None:
+        """One LoRA or none (the single-LoRA form of apply_loras)."""
+        self.apply_loras(pipe, [(lora, scale)] if lora else [])
 
 
 def _share(base, nets):
     """A pipeline of the same class with other ControlNets and every other component shared."""
-    # heavy: loaded on first use, not when the app starts
     from diffusers import MultiControlNetModel
 
     pipe = type(base).from_pipe(base, controlnet=MultiControlNetModel(nets))

@@ -15,8 +15,6 @@ importing in model_import.py.
 
 from __future__ import annotations
 
-import json
-import os
 import tomllib
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from app.engine.models.entries import (
     is_config_folder,
     safe_relative,
 )
+from app.engine.models.on_disk import CatalogOnDisk
 from app.errors import ModelMissing, UserError
 
 _SET_ROLES = {
@@ -37,12 +36,18 @@ _SET_ROLES = {
     "controlnet_depth": "controlnet-depth",
     "controlnet_canny": "controlnet-canny",
     "controlnet_inpaint": "controlnet-inpaint",
+    "controlnet_union": "controlnet-union",
+    "transformer": "transformer",
     "sam": "sam",
     "depth": "depth",
 }
+# A set's sampling presets: `steps` / `guidance` (normal) and `fast_*` (fast mode, with `fast_lora`)
+PRESET_KEYS = ("steps", "guidance", "fast_steps", "fast_guidance", "fast_scheduler", "fast_lora_scale", "distilled")
 
 
-class Catalog:
+class Catalog(CatalogOnDisk):
+    """The app's catalog plus the models folder's own: entries, sets, and how to resolve them to files."""
+
     def __init__(self, entries: dict[str, ModelEntry], sets: dict[str, dict], root: Path):
         self.entries = entries
         self.sets = sets
@@ -172,6 +177,13 @@ class Catalog:
         if paths["inpaint"].is_file():
             config = self.config_for(spec["inpaint"])
         sam_entry = self.entry(spec["sam"])
+        fast_name = spec.get("fast_lora")
+        fast_path = None
+        if fast_name:
+            if self.entry(fast_name).role != "lora":
+                raise UserError(f"model set '{name}': fast_lora '{fast_name}' is not a lora model")
+            fast_path = self.entry(fast_name).local(self.root) if self.is_installed(fast_name) else None
+        models = [spec[k] for k in _SET_ROLES if spec.get(k)]
         return ModelSet(
             name=name,
             arch=spec["arch"],
@@ -185,8 +197,14 @@ class Catalog:
             # "vit_b" / "vit_l" / "vit_h" / "config": a SAM 1 .pth; "sam2": a transformers SAM 2 folder
             sam_type=str(sam_entry.info.get("sam_type") or ("sam2" if paths["sam"].is_dir() else "vit_b")),
             depth=paths["depth"],
-            entries=tuple(spec[k] for k in _SET_ROLES if spec.get(k)),
+            entries=tuple(models),
             inpaint_config=config,
+            controlnet_union=paths["controlnet_union"],
+            transformer=paths["transformer"],
+            preset={k: spec[k] for k in PRESET_KEYS if k in spec},
+            fast_lora=fast_path,
+            fast_lora_name=fast_name,
+            commercial_use=all(self.entry(m).commercial_use is not False for m in models),
         )
 
     def installed_sets(self) -> list[str]:
@@ -213,18 +231,26 @@ class Catalog:
             return float(self.sets[name].get("min_vram_gb", 0)) <= budget
 
         fitting = [n for n in installed if fits(n)] or installed
+        # A set whose licence forbids commercial work is used when asked for by name, not picked for the user.
+        fitting = [n for n in fitting if self.set_commercial(n)] or fitting
         # Ties go to the app's own sets: a set made by an import is used when asked for by name.
         return max(fitting, key=lambda n: (float(self.sets[n].get("min_vram_gb", 0)) if fits(n) else 0.0,
                                            bool(self.sets[n].get("recommend", True))))
 
-    def recommend_set(self, vram_gb: float | None) -> str | None:
+    def set_commercial(self, name: str) -> bool:
+        """False when a model of the set has a licence that forbids commercial work."""
+        return all(self.entries[m].commercial_use is not False for m in self.set_models(name) if m in self.entries)
+
+    def recommend_set(self, vram_gb: float | None, commercial: bool = True) -> str | None:
         """The app's set to get for this GPU (installed or not): the largest whose min_vram_gb fits.
 
         CPU-only machines (None) get the lightest set. Sets marked `recommend = false`
-        (test sets, alternatives) are never recommended.
+        (test sets, alternatives) are never recommended; nor, with `commercial`, sets whose
+        licence forbids commercial work (listing photos are commercial work).
         """
         self.refresh()
-        candidates = [n for n, s in self.sets.items() if s.get("recommend", True) and n not in self.user_sets]
+        candidates = [n for n, s in self.sets.items() if s.get("recommend", True) and n not in self.user_sets
+                      and (not commercial or self.set_commercial(n))]
         if not candidates:
             return None
         need = {n: float(self.sets[n].get("min_vram_gb", 0)) for n in candidates}
@@ -233,7 +259,7 @@ class Catalog:
         fitting = [n for n in candidates if need[n] <= vram_gb + 0.25]  # "8 GB" cards report ~7.8
         if not fitting:
             return min(candidates, key=lambda n: need[n])
-        return max(fitting, key=lambda n: need[n])
+        return max(fitting, key=lambda n: (float(self.sets[n].get("quality", 0)), need[n]))
 
     # ---- single-file checkpoints and LoRAs -----------------------------------
 
@@ -283,86 +309,10 @@ class Catalog:
             return str(self.require(name_or_path))
         return name_or_path
 
-    # ---- summaries for `models list` and the Models window ---------------------
-
-    def manifest_path(self, name: str) -> Path:
-        return self.root / ".roomstager" / "manifests" / f"{name}.json"
-
-    def write_manifest(self, name: str, data: dict) -> None:
-        """Record where an installed model came from and its files' hashes (atomically)."""
-        path = self.manifest_path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, path)
-
-    def staging_dir(self, name: str) -> Path:
-        """Where a hub download of `name` collects its files before they are moved into place."""
-        return self.root / ".roomstager" / "downloads" / f"{name}.part"
-
-    def partial_bytes(self, name: str) -> int:
-        """Bytes of an interrupted download waiting to be resumed (0 when none)."""
-        entry = self.entry(name)
-        if entry.external or not safe_relative(entry.path):
-            return 0
-        total = 0
-        part = entry.local(self.root)
-        part = part.with_name(part.name + ".part")
-        if part.is_file():
-            total += part.stat().st_size
-        stage = self.staging_dir(name)
-        if stage.is_dir():
-            total += sum(p.stat().st_size for p in stage.rglob("*") if p.is_file())
-        return total
-
-    def manifest(self, name: str) -> dict | None:
-        try:
-            return json.loads(self.manifest_path(name).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-
-    def status(self, name: str) -> str:
-        """'installed', 'missing', 'partial' (a download to resume) or 'external' (used in place)."""
-        entry = self.entry(name)
-        if self.is_installed(name):
-            return "external" if entry.external else "installed"
-        if not entry.external and self.partial_bytes(name):
-            return "partial"
-        return "missing"
-
-    def installed_bytes(self, name: str) -> int:
-        path = self.entry(name).local(self.root)
-        if path.is_file():
-            return path.stat().st_size
-        if path.is_dir():
-            return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-        return 0
-
-    def describe(self, name: str) -> dict:
-        e = self.entry(name)
-        status = self.status(name)
-        return {
-            "name": name, "title": e.title, "role": e.role, "arch": e.arch, "status": status,
-            "source": e.source, "path": str(e.local(self.root)),
-            "size_bytes": self.installed_bytes(name) if status in ("installed", "external") else e.size_bytes,
-            "license": e.license, "commercial_use": e.commercial_use,
-            "license_note": e.info.get("license_note"), "min_vram_gb": e.min_vram_gb,
-            "repo": e.info.get("repo"), "revision": e.info.get("revision"), "url": e.info.get("url"),
-            "user": name in self.user_entries,
-            "note": e.info.get("note"),
-        }
-
-    def describe_set(self, name: str) -> dict:
-        spec = self.sets[name]
-        models = [m for m in self.set_models(name)]
-        missing = [m for m in models if m not in self.entries or not self.is_installed(m)]
-        size = sum((self.entries[m].size_bytes or 0) for m in missing if m in self.entries)
-        return {
-            "name": name, "title": spec.get("title", name), "arch": spec.get("arch"),
-            "min_vram_gb": float(spec.get("min_vram_gb", 0)), "models": models, "missing": missing,
-            "installed": not missing, "download_bytes": size, "user": name in self.user_sets,
-            "commercial_use": all(self.entries[m].commercial_use is not False for m in models if m in self.entries),
-        }
+    def set_downloads(self, name: str) -> list[str]:
+        """What `models download SET` fetches: the set's models and its fast-mode LoRA."""
+        fast = self.sets.get(name, {}).get("fast_lora")
+        return self.set_models(name) + ([fast] if fast and fast in self.entries else [])
 
 
 def _read(path: Path) -> tuple[dict[str, ModelEntry], dict[str, dict]]:
@@ -390,6 +340,6 @@ def _read(path: Path) -> tuple[dict[str, ModelEntry], dict[str, dict]]:
     sets = {}
     for name, spec in data.get("sets", {}).items():
         if not isinstance(spec, dict) or spec.get("arch") not in (*ARCHES, None):
-            raise UserError(f"{path}: model set '{name}' has no known arch (sd15 or sdxl)")
+            raise UserError(f"{path}: model set '{name}' has no known arch ({', '.join(ARCHES)})")
         sets[name] = dict(spec)
     return entries, sets

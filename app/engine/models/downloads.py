@@ -180,7 +180,7 @@ def plan(catalog: Catalog, names: list[str]) -> list[str]:
         if name in catalog.entries:
             models = [name]
         elif name in catalog.sets:
-            models = catalog.set_models(name)
+            models = catalog.set_downloads(name)
         else:
             known = ", ".join([*catalog.sets, *catalog.entries])
             raise UserError(f"'{name}' is neither a model nor a model set in the catalog (known: {known})")

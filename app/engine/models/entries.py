@@ -14,8 +14,11 @@ CONFIGS_DIR = settings.RESOURCES / "model_configs"  # shipped diffusers configs 
 ROLES = (
     "inpaint", "controlnet-depth", "controlnet-canny", "controlnet-inpaint", "controlnet-union",
     "sam", "depth", "metric-depth", "detector", "segmenter", "text-segmenter", "erase", "lora", "config",
+    "transformer",
 )
-ARCHES = ("sd15", "sdxl")
+# Every architecture, and the multiple its crop sides must be (8x VAE; SDXL wants 64; FLUX and Z-Image pack 2x2)
+ARCH_MULTIPLE = {"sd15": 8, "sdxl": 64, "flux": 16, "zimage": 16}
+ARCHES = tuple(ARCH_MULTIPLE)
 GB = 1024**3
 
 
@@ -126,10 +129,20 @@ class ModelSet:
     depth: Path | None
     entries: tuple[str, ...] = ()
     inpaint_config: Path | None = None  # diffusers config folder for a single-file `inpaint`
+    controlnet_union: Path | None = None  # one ControlNet for depth and Canny (FLUX, Z-Image)
+    transformer: Path | None = None  # a quantized (GGUF) transformer replacing the pipeline folder's
+    preset: dict = field(default_factory=dict, compare=False, hash=False)  # steps, guidance; fast_* (fast mode)
+    fast_lora: Path | None = None  # the step-distillation LoRA, when installed
+    fast_lora_name: str | None = None  # its catalog name (to name it when it is missing)
+    commercial_use: bool = True  # False when any model of the set forbids commercial work
 
     @property
     def multiple(self) -> int:
-        return 64 if self.arch == "sdxl" else 8
+        return ARCH_MULTIPLE[self.arch]
+
+    @property
+    def has_fast(self) -> bool:
+        return bool(self.preset.get("fast_steps"))
 
     @property
     def single_file(self) -> bool:

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 PICKLE_SUFFIXES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
 DIFFUSION_ROLES = ("inpaint", "controlnet-depth", "controlnet-canny", "controlnet-inpaint", "controlnet-union",
                    "lora", "config")
-FILE_SUFFIXES = (".safetensors", ".pth", ".pt")
+FILE_SUFFIXES = (".safetensors", ".pth", ".pt", ".gguf")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 DEFAULT_FILES = ["*.json", "*/*.json", "*.txt", "*/*.txt", "*.safetensors", "*/*.safetensors"]
 
@@ -241,6 +241,11 @@ def _finish(catalog: Catalog, entry: ModelEntry, dest: Path, stage: Path, chosen
     single = entry.path.lower().endswith(FILE_SUFFIXES)
     if single and len(files) != 1:
         raise UserError(f"'{entry.name}': a single-file entry matched {len(files)} repository files")
+    pinned = str(entry.info.get("sha256") or "").lower()
+    if single and pinned and next(iter(manifest.values()))["sha256"] != pinned:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise UserError(f"'{entry.name}': the downloaded file does not match the catalog's pinned SHA-256; "
+                        f"nothing was installed")
     src = stage / next(iter(files)) if single else stage
     if not is_inside(catalog.root, stage):
         raise UserError(f"'{entry.name}': staging folder outside the models folder")

@@ -19,8 +19,8 @@ class GenerationRequest(Request):
     mask: np.ndarray | None = field(default=None, repr=False)
     prompt: str = ""
     negative: str = ""
-    steps: int = 30
-    guidance: float = 7.5
+    steps: int | None = 30  # None: the model set's preset
+    guidance: float | None = 7.5  # None: the model set's preset (FLUX Fill: 30, Z-Image Turbo: 0)
     strength: float = 1.0
     seed: int | None = None  # None draws one; the drawn seed is reported in the result
     variations: int = 1
@@ -31,13 +31,16 @@ class GenerationRequest(Request):
     depth_scale: float = 0.5
     canny_scale: float = 0.5
     color_match: bool = True
+    fast: bool = False  # the set's fast mode: step-distillation LoRA, few steps, low guidance
 
     def check_fields(self) -> None:
         super().check_fields()
         checks.text(self, "prompt")
         checks.text(self, "negative")
-        checks.integer(self, "steps", 1, 500)
-        checks.number(self, "guidance", 0.0, 50.0)
+        if self.steps is not None:
+            checks.integer(self, "steps", 1, 500)
+        if self.guidance is not None:
+            checks.number(self, "guidance", 0.0, 50.0)
         checks.number(self, "strength", 0.0, 1.0, low_open=True)
         if self.seed is not None:
             checks.integer(self, "seed", 0, SEED_LIMIT - 1)
@@ -49,6 +52,7 @@ class GenerationRequest(Request):
         checks.number(self, "depth_scale", 0.0, 2.0)
         checks.number(self, "canny_scale", 0.0, 2.0)
         checks.boolean(self, "color_match")
+        checks.boolean(self, "fast")
 
     def check_inputs(self) -> None:
         super().check_inputs()

@@ -19,12 +19,13 @@ from pathlib import Path
 
 from app import settings
 from app.engine.tiny.detectors import write_detector, write_mask2former, write_oneformer
+from app.engine.tiny.families import CATALOG, write_families, write_sd_fast_loras
 from app.engine.tiny.metric_depth import write_depth_anything_metric, write_depth_pro
 from app.engine.tiny.sam3 import write_sam3
-from app.engine.tiny.tokenizer import write_tokenizer
+from app.engine.tiny.tokenizer import text_config, write_tokenizer
 from app.engine.vision.sam_model import build_sam
 
-TINY_VERSION = "6"
+TINY_VERSION = "8"
 TINY_NATIVE = 128  # working resolution of the tiny sets: keeps CPU tests fast
 
 _CATALOG = """\
@@ -44,6 +45,10 @@ detector = "tiny-grounding-dino"
 segmenter = "tiny-oneformer-ade"
 erase = "tiny-erase"
 metric_depth = "tiny-depth-pro"
+fast_lora = "tiny-lcm-lora-sd15"
+fast_steps = 4
+fast_guidance = 1.0
+fast_scheduler = "lcm"
 
 [sets.tiny-sdxl]
 title = "Tiny test models (SDXL layout)"
@@ -59,6 +64,10 @@ detector = "tiny-grounding-dino"
 segmenter = "tiny-oneformer-ade"
 erase = "tiny-erase"
 metric_depth = "tiny-depth-pro"
+fast_lora = "tiny-lcm-lora-sdxl"
+fast_steps = 4
+fast_guidance = 1.0
+fast_scheduler = "lcm"
 
 # The tiny set with a text-prompted segmenter: automatic masks use SAM 3 instead of detector + SAM.
 [sets.tiny-sam3]
@@ -208,23 +217,16 @@ def write_tiny_models(root: Path) -> None:
     _write_erase(root / "erase" / "tiny-erase.pt")
     write_depth_pro(root / "depth" / "tiny-depth-pro")
     write_depth_anything_metric(root / "depth" / "tiny-depth-anything-metric")
+    write_sd_fast_loras(root)
+    write_families(root, TINY_NATIVE)
     _write_sam3(root / "segmenter" / "tiny-sam3")  # last: it seeds torch itself
     # The catalog goes last: its presence marks the folder complete.
-    (root / "catalog.toml").write_text(_CATALOG.format(native=TINY_NATIVE), encoding="utf-8")
+    text = _CATALOG.format(native=TINY_NATIVE) + CATALOG.format(native=TINY_NATIVE)
+    (root / "catalog.toml").write_text(text, encoding="utf-8")
 
 
 # ---- text side -------------------------------------------------------------------
 
-
-def _text_config(projection: bool = False):
-    # heavy: loaded on first use, not when the app starts
-    from transformers import CLIPTextConfig
-
-    return CLIPTextConfig(
-        bos_token_id=0, eos_token_id=1, pad_token_id=1, hidden_size=32, intermediate_size=37,
-        num_attention_heads=4, num_hidden_layers=2, vocab_size=600, max_position_embeddings=77,
-        projection_dim=32 if projection else 512,
-    )
 
 
 # ---- SD1.5 -----------------------------------------------------------------------
@@ -270,7 +272,7 @@ def _write_sd15(root: Path) -> None:
     unet = UNet2DConditionModel(in_channels=9, out_channels=4, cross_attention_dim=32,
                                 attention_head_dim=4, **_UNET_COMMON)
     pipe = StableDiffusionInpaintPipeline(
-        vae=_vae(), text_encoder=CLIPTextModel(_text_config()), tokenizer=CLIPTokenizer.from_pretrained(tok_dir),
+        vae=_vae(), text_encoder=CLIPTextModel(text_config()), tokenizer=CLIPTokenizer.from_pretrained(tok_dir),
         unet=unet, scheduler=_scheduler(), safety_checker=None, feature_extractor=None,
         requires_safety_checker=False,
     )
@@ -303,8 +305,8 @@ def _write_sdxl(root: Path) -> None:
     write_tokenizer(folder / "tokenizer_2")
     unet = UNet2DConditionModel(in_channels=9, out_channels=4, **_UNET_COMMON, **_SDXL_COMMON)
     pipe = StableDiffusionXLInpaintPipeline(
-        vae=_vae(), text_encoder=CLIPTextModel(_text_config()),
-        text_encoder_2=CLIPTextModelWithProjection(_text_config(projection=True)),
+        vae=_vae(), text_encoder=CLIPTextModel(text_config()),
+        text_encoder_2=CLIPTextModelWithProjection(text_config(projection=True)),
         tokenizer=CLIPTokenizer.from_pretrained(folder / "tokenizer"),
         tokenizer_2=CLIPTokenizer.from_pretrained(folder / "tokenizer_2"),
         unet=unet, scheduler=_scheduler(), requires_aesthetics_score=False, force_zeros_for_empty_prompt=True,

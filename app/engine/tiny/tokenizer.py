@@ -1,4 +1,5 @@
-"""A tiny CLIP tokenizer written in the real file layout (vocab.json, merges.txt), for every tiny text model."""
+"""The tiny text side every tiny model shares: a CLIP tokenizer in the real file layout (vocab.json,
+merges.txt) and a small CLIP text encoder config."""
 
 from __future__ import annotations
 
@@ -22,3 +23,14 @@ def write_tokenizer(path: Path) -> None:
     (path / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
     tok = CLIPTokenizer(str(path / "vocab.json"), str(path / "merges.txt"), model_max_length=77)
     tok.save_pretrained(path)
+
+
+def text_config(projection: bool = False):
+    # heavy: loaded on first use, not when the app starts
+    from transformers import CLIPTextConfig
+
+    return CLIPTextConfig(
+        bos_token_id=0, eos_token_id=1, pad_token_id=1, hidden_size=32, intermediate_size=37,
+        num_attention_heads=4, num_hidden_layers=2, vocab_size=600, max_position_embeddings=77,
+        projection_dim=32 if projection else 512,
+    )

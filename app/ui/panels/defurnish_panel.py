@@ -16,7 +16,13 @@ from PySide6.QtWidgets import (
 
 from app.settings import MARGIN_AT_1024
 from app.ui.panels.common import Column, section
-from app.ui.panels.generation_form import _select, add_sampling_rows, finish_panel
+from app.ui.panels.generation_form import (
+    _select,
+    add_sampling_rows,
+    finish_panel,
+    sampling_values,
+    set_sampling_values,
+)
 
 PREFILLS = [("telea", "Fill from surroundings (Telea)"), ("ns", "Fill from surroundings (Navier-Stokes)"),
             ("none", "No pre-fill")]
@@ -70,6 +76,7 @@ class DefurnishPanel(QWidget):
         for w in (self.steps, self.variations, self.margin, self.seed.spin):
             w.valueChanged.connect(self.changed)
         self.guidance.valueChanged.connect(self.changed)
+        self.fast.toggled.connect(self.changed)
         self.strength.valueChanged.connect(self.changed)
         self.prompt.textChanged.connect(self.changed)
         self.margin_auto.toggled.connect(self.changed)
@@ -83,8 +90,7 @@ class DefurnishPanel(QWidget):
     def values(self) -> dict:
         return {"margin": self.margin_px(), "prefill": self.prefill.currentData(),
                 "prompt": self.prompt.text().strip(), "model_set": self.model_set.currentData(),
-                "steps": self.steps.value(), "guidance": self.guidance.value(),
-                "strength": self.strength.value() / 100.0, "seed": self.seed.spin.value(),
+                **sampling_values(self), "strength": self.strength.value() / 100.0, "seed": self.seed.spin.value(),
                 "seed_locked": self.seed.lock.isChecked(), "variations": self.variations.value()}
 
     def set_values(self, v: dict) -> None:
@@ -98,8 +104,7 @@ class DefurnishPanel(QWidget):
             _select(self.prefill, v.get("prefill", "telea"))
             self.prompt.setText(v.get("prompt", ""))
             _select(self.model_set, v.get("model_set"))
-            self.steps.setValue(int(v.get("steps", 30)))
-            self.guidance.setValue(float(v.get("guidance", 7.5)))
+            set_sampling_values(self, v)
             self.strength.setValue(round(float(v.get("strength", 0.95)) * 100))
             self.seed.spin.setValue(int(v.get("seed", 0) or 0))
             self.seed.lock.setChecked(bool(v.get("seed_locked", False)))
@@ -110,5 +115,5 @@ class DefurnishPanel(QWidget):
     def request_fields(self) -> dict:
         v = self.values()
         return {"margin_px": v["margin"], "prefill": v["prefill"], "prompt": v["prompt"], "steps": v["steps"],
-                "guidance": v["guidance"], "strength": v["strength"], "seed": self.seed.seed(),
+                "guidance": v["guidance"], "fast": v["fast"], "strength": v["strength"], "seed": self.seed.seed(),
                 "variations": v["variations"]}

@@ -99,7 +99,10 @@ class ResultsPanel(QWidget):
     @staticmethod
     def _tooltip(r) -> str:
         req = r.request
-        lines = [f"{r.kind} result {r.id}", f"seed {r.seed}, {req.steps} steps, guidance {req.guidance}"]
+        t = r.timings or {}  # what the job ran with (a request's None means the set's preset)
+        steps, guidance = t.get("steps", req.steps), t.get("guidance", req.guidance)
+        lines = [f"{r.kind} result {r.id}", f"seed {r.seed}, {steps} steps, guidance {guidance}"
+                 + (" (fast)" if t.get("fast") else "") + (f", {t['model_set']}" if t.get("model_set") else "")]
         if getattr(req, "room", None):
             lines.append(f"{req.style} {req.room}")
         prompts = getattr(req, "prompts", None) or ([req.prompt] if req.prompt else [])

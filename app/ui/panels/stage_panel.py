@@ -14,7 +14,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.panels.common import Column, section
-from app.ui.panels.generation_form import _select, add_sampling_rows, finish_panel
+from app.ui.panels.generation_form import (
+    _select,
+    add_sampling_rows,
+    finish_panel,
+    sampling_values,
+    set_sampling_values,
+)
 
 
 class StagePanel(QWidget):
@@ -72,6 +78,7 @@ class StagePanel(QWidget):
         for w in (self.steps, self.variations, self.seed.spin):
             w.valueChanged.connect(self.changed)
         self.guidance.valueChanged.connect(self.changed)
+        self.fast.toggled.connect(self.changed)
         self.strength.valueChanged.connect(self.changed)
         for w in (self.avoid, self.negative):
             w.textChanged.connect(self.changed)
@@ -84,8 +91,7 @@ class StagePanel(QWidget):
             "style": self.style.currentData(), "room": self.room.currentData(),
             "prompt": self.prompt.toPlainText().strip(), "negative": self.negative.text().strip(),
             "avoid": [a.strip() for a in self.avoid.text().split(",") if a.strip()],
-            "model_set": self.model_set.currentData(), "steps": self.steps.value(),
-            "guidance": self.guidance.value(), "strength": self.strength.value() / 100.0,
+            "model_set": self.model_set.currentData(), **sampling_values(self), "strength": self.strength.value() / 100.0,
             "seed": self.seed.spin.value(), "seed_locked": self.seed.lock.isChecked(),
             "variations": self.variations.value(), "use_mask": self.use_mask.isChecked(),
         }
@@ -101,8 +107,7 @@ class StagePanel(QWidget):
             self.negative.setText(v.get("negative", ""))
             self.avoid.setText(", ".join(v.get("avoid", [])))
             _select(self.model_set, v.get("model_set"))
-            self.steps.setValue(int(v.get("steps", 30)))
-            self.guidance.setValue(float(v.get("guidance", 7.5)))
+            set_sampling_values(self, v)
             self.strength.setValue(round(float(v.get("strength", 1.0)) * 100))
             self.seed.spin.setValue(int(v.get("seed", 0) or 0))
             self.seed.lock.setChecked(bool(v.get("seed_locked", False)))
@@ -115,5 +120,5 @@ class StagePanel(QWidget):
         """The StageRequest fields this panel decides (not photo / mask / models)."""
         v = self.values()
         return {"style": v["style"], "room": v["room"], "prompt": v["prompt"], "negative": v["negative"],
-                "avoid": v["avoid"], "steps": v["steps"], "guidance": v["guidance"], "strength": v["strength"],
+                "avoid": v["avoid"], "steps": v["steps"], "guidance": v["guidance"], "fast": v["fast"], "strength": v["strength"],
                 "seed": self.seed.seed(), "variations": v["variations"]}
