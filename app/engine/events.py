@@ -36,6 +36,7 @@ class Finished(Event):
 class Failed(Event):
     message: str
     user_error: bool = False  # bad input or missing model, as opposed to a bug
+    missing_model: bool = False  # a model the job needs is not installed (the window offers its Models dialog)
 
 
 @dataclass

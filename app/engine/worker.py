@@ -23,7 +23,7 @@ from app.engine.jobs import PRIORITY, handler_for
 from app.engine.requests import Request
 from app.engine.runtime.manager import ModelManager
 from app.engine.tiny.models import ensure_tiny_models
-from app.errors import JobCancelled, UserError
+from app.errors import JobCancelled, ModelMissing, UserError
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class Engine:
             job.emit(Cancelled(job.id))
             job.future.set_exception(exc)
         except UserError as exc:
-            job.emit(Failed(job.id, str(exc), user_error=True))
+            job.emit(Failed(job.id, str(exc), user_error=True, missing_model=isinstance(exc, ModelMissing)))
             job.future.set_exception(exc)
         except Exception as exc:  # report, keep the worker alive for the next job
             message = self.models.explain_failure(exc)

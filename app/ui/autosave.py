@@ -39,6 +39,14 @@ class Orphan:
     def photo(self) -> str:
         return self.info.get("photo") or "an unsaved photo"
 
+    @property
+    def label(self) -> str:
+        """How the user knows this work: its project's name, else its photo's (never the folder's id)."""
+        for key in ("project", "photo"):
+            if self.info.get(key):
+                return Path(self.info[key]).name
+        return "an unsaved photo"
+
     def discard(self) -> None:
         self._lock.unlock()
         project_file.remove_tree(self.folder)
@@ -135,7 +143,8 @@ class Autosaver(QObject):
             log.exception("autosave snapshot failed")
             self.failed.emit(str(exc))
             return None
-        info = {"photo": str(doc.path) if doc.path else None, "saved": time.time()}
+        info = {"photo": str(doc.path) if doc.path else None, "saved": time.time(),
+                "project": str(doc.project_path) if doc.project_path else None}
         folder = self.folder
 
         def write():

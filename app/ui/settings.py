@@ -40,6 +40,7 @@ DEFAULTS = {
     "export/format": "jpg",
     "export/quality": 92,
     "export/save_original": True,
+    "export/folder": "",  # where the last export went (the next one starts there)
     "mask/color": "#ff3c5a",
     "mask/opacity": 0.45,
     "autosave/seconds": 20,

@@ -24,6 +24,7 @@ from app.ui.models_dialog import ModelsDialog
 from app.ui.panels.auto_mask_panel import AutoMaskPanel
 from app.ui.panels.generation_form import fill_model_sets
 from app.ui.panels.models_panel import list_sets, models_root
+from app.ui.window_feedback import desktop_text
 
 log = logging.getLogger(__name__)
 ASYNC_PYRAMID_PIXELS = 8_000_000 * 3  # results bigger than ~8 MP get their display levels built off-thread
@@ -149,8 +150,8 @@ class JobsMixin:
         handle.preview_box = self._preview_box(request)
         handle.progress.connect(lambda ev, h=handle: self._on_progress(h, ev))
         handle.finished.connect(lambda result, h=handle, d=doc: self._on_generated(h, d, result))
-        handle.failed.connect(lambda msg, user, h=handle: self.messages.show_message(
-            f"{h.label} failed: {msg}", "error" if user else "error"))
+        handle.failed.connect(lambda msg, _user, h=handle: self.report_failure(f"{h.label} failed: {msg}",
+                                                                               h.missing_model))
         handle.cancelled.connect(lambda h=handle: self.statusBar().showMessage(f"{h.label} cancelled", 4000))
         handle.ended.connect(lambda h=handle: self._generation_ended(h))
         self.show_panel("jobs")
@@ -195,7 +196,7 @@ class JobsMixin:
         self.show_panel("results")
         total = result.timings.get("total_s")
         took = f" in {total:.1f} s" if isinstance(total, (int, float)) else ""
-        self.statusBar().showMessage(f"{handle.label}: {len(entries)} result(s){took}", 6000)
+        self.report_done(f"{handle.label}: {len(entries)} result(s){took}")
 
     def _generation_started(self) -> None:
         """Measure from when the engine starts the job: time spent queued is not time running."""
@@ -291,7 +292,9 @@ class JobsMixin:
 
         def failed(message, _user):
             auto.set_busy(False)
-            auto.set_failed(message)
+            auto.set_failed(desktop_text(message))
+            if job.missing_model:
+                self.report_failure(f"Finding the {target} failed: {message}", True)
 
         job.finished.connect(done)
         job.failed.connect(failed)
