@@ -41,7 +41,7 @@ from app.engine.results import (
     MaskObject,
     SegmentResult,
 )
-from app.engine.runtime.device import DeviceInfo, pick_device
+from app.engine.runtime.device import MEMORY_MODES, DeviceInfo, available_devices, pick_device
 from app.engine.runtime.logs import quiet_libraries
 from app.engine.tiny.models import TINY_SAM_CONFIG, ensure_tiny_models, tiny_models_dir
 from app.engine.vision.sam_model import build_sam
@@ -49,7 +49,7 @@ from app.engine.vision.segmenter import Segmenter
 from app.engine.worker import Engine, Job
 
 __all__ = [
-    "AutoMaskRequest", "AutoMaskResult", "Cancelled", "Catalog", "DefurnishRequest", "DeviceInfo",
+    "MEMORY_MODES", "AutoMaskRequest", "AutoMaskResult", "available_devices", "Cancelled", "Catalog", "DefurnishRequest", "DeviceInfo",
     "DownloadCancelled", "DownloadProgress", "EmbedRequest", "EmbedResult", "Engine", "EvalSettings", "Event",
     "Failed", "Finished", "GenerationRequest", "GenerationResult", "GuidesRequest", "GuidesResult",
     "InvalidRequest", "Job", "JobKind", "MaskObject", "Progress", "Request", "SegmentRequest", "SegmentResult",

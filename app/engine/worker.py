@@ -37,6 +37,7 @@ class JobContext:
         self.job = job
         self.engine = engine
         self.box: tuple[int, int, int, int] | None = None  # the photo region previews show
+        self.region = None  # bool mask over `box`: where the job repaints (previews are shown there only)
 
     @property
     def models(self):
@@ -44,7 +45,7 @@ class JobContext:
 
     def progress(self, step: int, total: int, message: str = "", preview=None) -> None:
         self.check_cancel()
-        self.job.emit(Progress(self.job.id, step, total, message, preview, self.box))
+        self.job.emit(Progress(self.job.id, step, total, message, preview, self.box, self.region))
 
     def check_cancel(self) -> None:
         if self.job.cancel_event.is_set():

@@ -189,7 +189,7 @@ class MainWindow(DisplayMixin, FilesMixin, JobsMixin, FeedbackMixin, QMainWindow
         c.zoom_changed.connect(lambda pct: self.zoom_label.setText(f"{pct:.0f} %"))
         c.cursor_moved.connect(self._cursor_moved)
         c.hold_original.connect(self._hold_original)
-        c.split_moved.connect(lambda f: setattr(self, "split_fraction", f))
+        c.split_moved.connect(lambda f: (setattr(self, "split_fraction", f), self.clip_overlays()))
         c.files_dropped.connect(self.open_paths)
         self.mask_panel.overlay_changed.connect(self._overlay_style)
         self.selection.status.connect(self._sam_status)

@@ -108,6 +108,7 @@ class DisplayMixin:
         else:
             view.image.set_image(main)
             view.image.set_split(None)
+        self.clip_overlays()
         show_overlays = self.actions_.show_mask.isChecked() and not self.holding_original
         view.mask.setVisible(show_overlays)
         view.candidate.setVisible(show_overlays)
@@ -115,6 +116,13 @@ class DisplayMixin:
         view.points.setVisible(not self.holding_original)
         self.actions_.compare.setEnabled(before is not None or self.actions_.compare.isChecked())
         view.viewport().update()
+
+    def clip_overlays(self) -> None:
+        """In compare mode the mask marks the "before" half only: the "after" half is the result as it is."""
+        view = self.canvas
+        split = view.image.split_x if view.image._before else None
+        for layer in (view.mask, view.candidate, view.margin):
+            layer.set_right_edge(split)
 
     def show_result(self, result_id: str | None) -> None:
         self.shown_result = result_id if self.doc is not None and self.doc.result(result_id or "") else None

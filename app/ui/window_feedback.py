@@ -9,8 +9,9 @@ import contextlib
 import re
 from collections.abc import Callable, Iterator
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QToolButton
+from PySide6.QtWidgets import QLabel, QProgressBar, QToolButton
+
+from app.ui.panels.common import ElidedLabel
 
 # A sentence telling a terminal user which command to type; the window offers its own way instead.
 _COMMAND_ADVICE = re.compile(r"`?python main\.py|--models\b|`models (download|import|remove|list)")
@@ -21,42 +22,6 @@ def desktop_text(message: str) -> str:
     sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z`(])", message.strip())
     kept = [s for s in sentences if not _COMMAND_ADVICE.search(s)]
     return " ".join(kept) if kept else message
-
-
-class ElidedLabel(QLabel):
-    """A one-line label that shortens its text with … to the space it gets; the whole text is its tooltip."""
-
-    def __init__(self, text: str = "", max_width: int = 360):
-        super().__init__()
-        self._full = ""
-        self.setMaximumWidth(max_width)
-        self.setMinimumWidth(24)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        self.setText(text)
-
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
-        self._full = text or ""
-        self.setToolTip(self._full)
-        self._elide()
-        self.updateGeometry()
-
-    def full_text(self) -> str:
-        return self._full
-
-    def sizeHint(self) -> QSize:  # noqa: N802
-        hint = super().sizeHint()
-        return QSize(min(self.fontMetrics().horizontalAdvance(self._full) + 6, self.maximumWidth()), hint.height())
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802
-        return QSize(24, super().minimumSizeHint().height())
-
-    def resizeEvent(self, event) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        self._elide()
-
-    def _elide(self) -> None:
-        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(0, self.width() - 2))
-        QLabel.setText(self, shown)
 
 
 class FeedbackMixin:

@@ -9,7 +9,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -258,7 +258,15 @@ class FilesMixin:
     # ---- settings and recovery ---------------------------------------------------------------
 
     def _settings_dialog(self) -> None:
-        dialog = settings.SettingsDialog(self)
+        if self.devices is not None:
+            self.show_settings(self.devices)
+            return
+        task = self.spawn(self.known_devices())  # the first time: look (off the window's thread), then show
+        task.add_done_callback(lambda t: t.result() is not None and QTimer.singleShot(0, lambda: self.show_settings(
+            self.devices)))
+
+    def show_settings(self, devices: list) -> None:
+        dialog = settings.SettingsDialog(self, devices)
         if dialog.exec():
             # heavy: loaded on first use, not when the app starts
             from PySide6.QtGui import QColor
