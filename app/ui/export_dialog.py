@@ -137,7 +137,7 @@ class ExportDialog(QDialog):
         self.format = QComboBox()
         for ext, title in FORMATS:
             self.format.addItem(title, ext)
-        fmt = settings.get("export/format")
+        fmt = SUFFIXES.get(Path(suggested).suffix.lower()) or settings.get("export/format")  # the name's, if any
         self.format.setCurrentIndex(max(0, self.format.findData(fmt)))
         self.quality = SliderSpin(50, 100, settings.get("export/quality"))
         form = QFormLayout()
