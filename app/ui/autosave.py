@@ -97,10 +97,14 @@ class Autosaver(QObject):
         self._periodic.timeout.connect(self._tick)
         self._periodic.start(max(5, settings.get("autosave/seconds")) * 1000)
 
+    _new_document = False
+
     def attach(self, doc) -> None:
         if self._doc is not None:
             self._doc.changed.disconnect(self._on_changed)
             self._doc.mask_changed.disconnect(self._on_changed)
+        if doc is not self._doc:
+            self._new_document = True  # its result ids and photo name may repeat the last one's
         self._doc = doc
         if doc is not None:
             doc.changed.connect(self._on_changed)
@@ -147,7 +151,12 @@ class Autosaver(QObject):
                 "project": str(doc.project_path) if doc.project_path else None}
         folder = self.folder
 
+        fresh, self._new_document = self._new_document, False
+
         def write():
+            if fresh:  # files kept from the document before are not this one's, even under the same name
+                for sub in ("results", "inputs", "photo", "history"):
+                    project_file.remove_tree(folder / sub)
             project_file.write_folder(snap, folder)
             (folder / "session.json").write_text(json.dumps(info), encoding="utf-8")
             return str(folder)

@@ -16,7 +16,9 @@ def preview_rgba(rgb: np.ndarray, region: np.ndarray | None) -> np.ndarray:
     h, w = rgb.shape[:2]
     alpha = np.full((h, w), 255, np.uint8)
     if region is not None and region.size:
-        alpha = cv2.resize(np.asarray(region, np.uint8) * 255, (w, h), interpolation=cv2.INTER_LINEAR)
+        shrink = region.shape[0] * region.shape[1] > h * w
+        alpha = cv2.resize(np.asarray(region, np.uint8) * 255, (w, h),
+                           interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     return np.ascontiguousarray(np.dstack([rgb, alpha]))
 
 
