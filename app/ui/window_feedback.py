@@ -35,10 +35,13 @@ class FeedbackMixin:
         self.job_cancel = QToolButton()
         self.job_cancel.setDefaultAction(self.actions_.cancel_jobs)
         self.job_cancel.setText("Cancel")
-        self.sam_label = ElidedLabel("", 240)
+        # Click-to-select's state is normal information: a message (an action's outcome) covers it for a
+        # while, then it shows again. The job's progress and the cursor stay at the right.
+        self.sam_label = ElidedLabel("", 10_000)
+        bar.addWidget(self.sam_label, 1)
         self.pos_label = QLabel("")
         self.zoom_label = QLabel("")
-        for w in (self.job_label, self.job_bar, self.job_cancel, self.sam_label, self.pos_label, self.zoom_label):
+        for w in (self.job_label, self.job_bar, self.job_cancel, self.pos_label, self.zoom_label):
             bar.addPermanentWidget(w)
         for w in (self.job_label, self.job_bar, self.job_cancel):
             w.setVisible(False)

@@ -61,12 +61,16 @@ def test_status_bar_labels_leave_room_for_the_message(qtbot, window, room_file):
     window.statusBar().showMessage(message)
     qtbot.wait(50)
     bar = window.statusBar()
-    permanent = sum(w.width() for w in (window.job_label, window.job_bar, window.job_cancel, window.sam_label,
+    permanent = sum(w.width() for w in (window.job_label, window.job_bar, window.job_cancel,
                                         window.pos_label, window.zoom_label) if w.isVisible())
     room_left = bar.width() - permanent - 40  # spacing between the widgets
     assert room_left >= bar.fontMetrics().horizontalAdvance(message)
+    assert not window.sam_label.isVisible()  # the message covers click-to-select's state for a while ...
+    bar.clearMessage()
+    qtbot.waitUntil(window.sam_label.isVisible, timeout=2000)  # ... which then shows again, shortened to fit
     assert window.sam_label.toolTip().startswith("Click-to-select is unavailable")  # all of it, on hover
-    assert window.sam_label.text().endswith("…")
+    assert window.sam_label.text().endswith("…") and window.sam_label.width() <= room_left + 40
+    assert window.job_label.text().endswith("…") and window.job_label.width() <= 340
 
 
 def test_an_old_error_goes_when_a_later_action_succeeds(qtbot, window, room_file, tmp_path):
