@@ -149,9 +149,9 @@ class SettingsDialog(QDialog):
                                   f"The saved device ({saved}) is not on this computer: Automatic is used.")
         self.device_note.setObjectName("Hint")
         self.device_note.setWordWrap(True)
-        self.device_note.setVisible(bool(self.device_note.text()))
         form.addRow("Device", self.device)
-        form.addRow("", self.device_note)
+        if self.device_note.text():
+            form.addRow("", self.device_note)
         self.memory = QComboBox()
         for key, title in MEMORY_TITLES.items():
             self.memory.addItem(title, key)
