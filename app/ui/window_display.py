@@ -206,12 +206,11 @@ class DisplayMixin:
         compute = doc.prepare(op, text)
         if doc.mask.size <= ASYNC_MASK_PIXELS:
             return doc.apply_change(compute())
-        self.statusBar().showMessage(f"{text}…")
         return self.spawn(self._mask_action_async(doc, compute, text))
 
     async def _mask_action_async(self, doc, compute, text: str) -> bool:
-        change = await self.in_thread(compute)
-        self.statusBar().clearMessage()
+        with self.busy(f"{text}…"):
+            change = await self.in_thread(compute)
         if doc is not self.doc:
             return False
         if change is not None and not doc.apply_change(change):
