@@ -11,7 +11,7 @@ import numpy as np
 from PySide6.QtWidgets import QMessageBox
 from uihelpers import open_photo, paint, run, save_rgb, wait_job
 
-from app.engine import DeviceInfo, StageRequest, available_devices
+from app.engine import MEMORY_MODES, DeviceInfo, StageRequest, available_devices
 from app.ui import settings
 from app.ui.autosave import autosave_root
 from app.ui.panels.generation_form import auto_set_text
@@ -178,6 +178,7 @@ def test_settings_offer_only_the_devices_found_and_explain_memory_modes(qtbot, w
         dialog.memory.setCurrentIndex(i)
         notes.add(dialog.memory_note.text())
     assert len(notes) == dialog.memory.count() and all(notes)  # each mode says what it does
+    assert {dialog.memory.itemData(i) for i in range(dialog.memory.count())} == {"auto", *MEMORY_MODES}
     dialog.memory.setCurrentIndex(dialog.memory.findData("lowest"))
     dialog.accept()
     assert settings.get("device") == "cuda" and settings.get("memory_mode") == "lowest"
