@@ -9,7 +9,7 @@ import uuid
 
 import numpy as np
 from PySide6.QtWidgets import QMessageBox
-from uihelpers import open_photo, paint, run, save_rgb, wait_job
+from uihelpers import open_photo, paint, run, save_rgb, wait_job, wait_ready
 
 from app.engine import MEMORY_MODES, DeviceInfo, StageRequest, available_devices
 from app.ui import settings
@@ -52,6 +52,7 @@ def test_a_missing_model_offers_the_models_dialog_in_the_banner(qtbot, window, r
 
 def test_status_bar_labels_leave_room_for_the_message(qtbot, window, room_file):
     open_photo(qtbot, window, room_file)
+    wait_ready(qtbot, window)  # click-to-select has said its last word about this photo
     window.resize(1280, 800)
     window.sam_label.setText("Click-to-select is unavailable: " + desktop_text(MISSING) * 3)
     for w in (window.job_label, window.job_bar, window.job_cancel):
