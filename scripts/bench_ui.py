@@ -90,7 +90,7 @@ def main() -> int:
         try:
             loop.run_until_complete(scenario())
         finally:
-            window.confirm_discard = lambda what: True  # a benchmark has nothing to save
+            window.unsaved_choice = lambda what: True  # a benchmark has nothing to save
             window.close()
     if args.json:
         print(json.dumps(report, indent=2))

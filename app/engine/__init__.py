@@ -52,13 +52,13 @@ from app.engine.results import (
     SegmentResult,
     TextSegmentResult,
 )
-from app.engine.runtime.device import DeviceInfo, pick_device
+from app.engine.runtime.device import MEMORY_MODES, DeviceInfo, available_devices, pick_device
 from app.engine.runtime.logs import quiet_libraries
 from app.engine.tiny.models import ensure_tiny_models, tiny_models_dir
 from app.engine.worker import Engine, Job
 
 __all__ = [
-    "AutoMaskRequest", "AutoMaskResult", "Cancelled", "Catalog", "DefurnishRequest", "DeviceInfo",
+    "MEMORY_MODES", "AutoMaskRequest", "AutoMaskResult", "available_devices", "Cancelled", "Catalog", "DefurnishRequest", "DeviceInfo",
     "DownloadCancelled", "DownloadProgress", "EmbedRequest", "EmbedResult", "Engine", "EvalSettings", "Event",
     "Failed", "Finished", "GenerationRequest", "GenerationResult", "GuidesRequest", "GuidesResult",
     "InvalidRequest", "Job", "Orbit", "ROOM_FORMATS", "JobKind", "MaskObject", "Progress", "RepaintRequest", "Request", "Room3DRequest", "Room3DResult", "SegmentRequest", "SegmentResult",

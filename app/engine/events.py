@@ -25,6 +25,7 @@ class Progress(Event):
     message: str = ""
     preview: np.ndarray | None = field(default=None, repr=False)  # small RGB uint8 of the crop
     box: tuple[int, int, int, int] | None = None  # where the preview sits in the photo (x0, y0, x1, y1)
+    region: np.ndarray | None = field(default=None, repr=False)  # bool, over the box: the part the job repaints
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Finished(Event):
 class Failed(Event):
     message: str
     user_error: bool = False  # bad input or missing model, as opposed to a bug
+    missing_model: bool = False  # a model the job needs is not installed (the window offers its Models dialog)
 
 
 @dataclass

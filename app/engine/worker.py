@@ -23,7 +23,7 @@ from app.engine.jobs import PRIORITY, handler_for
 from app.engine.requests import Request
 from app.engine.runtime.manager import ModelManager
 from app.engine.tiny.models import ensure_tiny_models
-from app.errors import JobCancelled, UserError
+from app.errors import JobCancelled, ModelMissing, UserError
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ class JobContext:
         self.job = job
         self.engine = engine
         self.box: tuple[int, int, int, int] | None = None  # the photo region previews show
+        self.region = None  # bool mask over `box`: where the job repaints (previews are shown there only)
 
     @property
     def models(self):
@@ -44,7 +45,7 @@ class JobContext:
 
     def progress(self, step: int, total: int, message: str = "", preview=None) -> None:
         self.check_cancel()
-        self.job.emit(Progress(self.job.id, step, total, message, preview, self.box))
+        self.job.emit(Progress(self.job.id, step, total, message, preview, self.box, self.region))
 
     def check_cancel(self) -> None:
         if self.job.cancel_event.is_set():
@@ -141,7 +142,7 @@ class Engine:
             job.emit(Cancelled(job.id))
             job.future.set_exception(exc)
         except UserError as exc:
-            job.emit(Failed(job.id, str(exc), user_error=True))
+            job.emit(Failed(job.id, str(exc), user_error=True, missing_model=isinstance(exc, ModelMissing)))
             job.future.set_exception(exc)
         except Exception as exc:  # report, keep the worker alive for the next job
             message = self.models.explain_failure(exc)

@@ -18,12 +18,12 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PIL import ExifTags, Image, PngImagePlugin, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 from app import settings
 from app.errors import UserError
 
-from . import _files, _meta, _pixels
+from . import _files, _meta, _pixels, png
 
 
 class PhotoError(UserError):
@@ -214,11 +214,6 @@ def _save_params(
             if len(com) > 65_000:
                 raise ValueError("metadata is too large to embed in a JPEG comment (65 kB)")
             p["comment"] = com
-    elif fmt == "PNG":
-        if meta_text is not None:
-            info = PngImagePlugin.PngInfo()
-            info.add_itxt(_meta.KEY, meta_text, zip=True)
-            p["pnginfo"] = info
     elif fmt == "WEBP":
         p.update(quality=quality, method=4)
         if meta_text is not None:
@@ -267,15 +262,25 @@ def write_photo(
     if metadata is not None and sidecar:
         _check_target_sidecar(side, guard)
     meta_text = _meta.to_json(metadata) if metadata is not None else None
-    img = Image.fromarray(np.ascontiguousarray(pixels), "RGB")
-    params = _save_params(fmt, img.size, source, quality, meta_text)
+    size = (pixels.shape[1], pixels.shape[0])
+    params = _save_params(fmt, size, source, quality, meta_text)
     try:
-        _files.atomic_write(path, lambda f: img.save(f, **params))
+        _files.atomic_write(path, _writer(fmt, pixels, params, meta_text))
         if meta_text is not None and sidecar:
             _files.atomic_write(side, lambda f: f.write((meta_text + "\n").encode("utf-8")))
     except OSError as e:
         raise PhotoError(f"{path}: cannot write it ({e.strerror or e})") from None
     return path
+
+
+def _writer(fmt: str, pixels: np.ndarray, params: dict[str, Any], meta_text: str | None):
+    """How to write the file: PNG through the fast lossless encoder (see png.py), the rest through Pillow."""
+    if fmt == "PNG":
+        data = png.encode(pixels, icc=params.get("icc_profile"), exif=params.get("exif"),
+                          text={_meta.KEY: meta_text} if meta_text is not None else None)
+        return lambda f: f.write(data)
+    img = Image.fromarray(np.ascontiguousarray(pixels), "RGB")
+    return lambda f: img.save(f, **params)
 
 
 def write_mask(path: str | Path, mask: np.ndarray) -> Path:

@@ -13,7 +13,7 @@ from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-from app.ui import settings
+from app.ui import settings, wheel_guard
 from app.ui.main_window import MainWindow
 from app.ui.messages import install_excepthook, setup_logging
 from app.ui.theme import apply_dark_theme
@@ -30,6 +30,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     QCoreApplication.setApplicationName(settings.APP)
     app.setApplicationDisplayName("RoomStager")
     apply_dark_theme(app)
+    wheel_guard.install(app)
     return app
 
 

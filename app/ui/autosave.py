@@ -39,6 +39,14 @@ class Orphan:
     def photo(self) -> str:
         return self.info.get("photo") or "an unsaved photo"
 
+    @property
+    def label(self) -> str:
+        """How the user knows this work: its project's name, else its photo's (never the folder's id)."""
+        for key in ("project", "photo"):
+            if self.info.get(key):
+                return Path(self.info[key]).name
+        return "an unsaved photo"
+
     def discard(self) -> None:
         self._lock.unlock()
         project_file.remove_tree(self.folder)
@@ -89,10 +97,14 @@ class Autosaver(QObject):
         self._periodic.timeout.connect(self._tick)
         self._periodic.start(max(5, settings.get("autosave/seconds")) * 1000)
 
+    _new_document = False
+
     def attach(self, doc) -> None:
         if self._doc is not None:
             self._doc.changed.disconnect(self._on_changed)
             self._doc.mask_changed.disconnect(self._on_changed)
+        if doc is not self._doc:
+            self._new_document = True  # its result ids and photo name may repeat the last one's
         self._doc = doc
         if doc is not None:
             doc.changed.connect(self._on_changed)
@@ -135,10 +147,16 @@ class Autosaver(QObject):
             log.exception("autosave snapshot failed")
             self.failed.emit(str(exc))
             return None
-        info = {"photo": str(doc.path) if doc.path else None, "saved": time.time()}
+        info = {"photo": str(doc.path) if doc.path else None, "saved": time.time(),
+                "project": str(doc.project_path) if doc.project_path else None}
         folder = self.folder
 
+        fresh, self._new_document = self._new_document, False
+
         def write():
+            if fresh:  # files kept from the document before are not this one's, even under the same name
+                for sub in ("results", "inputs", "photo", "history"):
+                    project_file.remove_tree(folder / sub)
             project_file.write_folder(snap, folder)
             (folder / "session.json").write_text(json.dumps(info), encoding="utf-8")
             return str(folder)

@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.engine import Cancelled, Event, Failed, Finished, JobKind, Progress, Started
 from app.errors import JobCancelled, UserError
+from app.ui.eta import StepClock
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class JobHandle(QObject):
         self.submitted_at = time.perf_counter()
         self.started_at: float | None = None
         self.ended_at: float | None = None
-        self._step_times: list[tuple[float, int]] = []
+        self.clock = StepClock()
         self.result = None
         self.error: str | None = None
         self.cancel_requested = False
@@ -69,13 +70,8 @@ class JobHandle(QObject):
         self.client.cancel(self)
 
     def eta(self) -> float | None:
-        """Seconds left, from the pace of the last steps."""
-        if self.total <= 0 or len(self._step_times) < 2:
-            return None
-        (t0, s0), (t1, s1) = self._step_times[0], self._step_times[-1]
-        if s1 <= s0:
-            return None
-        return max(0.0, (self.total - s1) * (t1 - t0) / (s1 - s0))
+        """Seconds left, from the measured pace of the steps (see eta.py); None until it is known."""
+        return self.clock.eta(self.total, time.perf_counter()) if self.state == RUNNING else None
 
     def future(self) -> asyncio.Future:
         if self._future is None:
@@ -95,7 +91,9 @@ class JobHandle(QObject):
             fut.set_exception(UserError(self.error) if self._user_error else JobFailed(self.error))
 
     # called by the client, on the GUI thread
-    def _on_event(self, ev: Event) -> None:
+    def _on_event(self, ev: Event, at: float | None = None) -> None:
+        """`at`: when the engine made the event (perf_counter on its thread)."""
+        at = time.perf_counter() if at is None else at
         if isinstance(ev, Started):
             self.state, self.started_at = RUNNING, time.perf_counter()
             self.started.emit()
@@ -106,8 +104,7 @@ class JobHandle(QObject):
             if ev.preview is not None:
                 self.preview = ev.preview
             if ev.total > 0:
-                self._step_times = [st for st in self._step_times if st[1] <= ev.step][-8:]
-                self._step_times.append((time.perf_counter(), ev.step))
+                self.clock.add(at, ev.step)
             self.progress.emit(ev)
         elif isinstance(ev, Finished):
             self.result, self.state = ev.result, DONE
@@ -115,6 +112,7 @@ class JobHandle(QObject):
             self.finished.emit(ev.result)
         elif isinstance(ev, Failed):
             self.error, self._user_error, self.state = ev.message, ev.user_error, FAILED
+            self.missing_model = ev.missing_model
             self._end()
             self.failed.emit(ev.message, ev.user_error)
         elif isinstance(ev, Cancelled):
@@ -123,6 +121,7 @@ class JobHandle(QObject):
             self.cancelled.emit()
 
     _user_error = False
+    missing_model = False  # it failed because a model is not installed
 
     def _end(self) -> None:
         self.ended_at = time.perf_counter()
@@ -136,7 +135,7 @@ class EngineClient(QObject):
     job_ended = Signal(object)
     ready = Signal()
     engine_failed = Signal(str)
-    _deliver = Signal(object, object)  # (handle, event), emitted on the worker thread
+    _deliver = Signal(object, object, float)  # (handle, event, when it was made), emitted on the worker thread
     _engine_built = Signal(object, str)
 
     def __init__(self, factory: Callable[[], Any], parent: QObject | None = None):
@@ -228,7 +227,7 @@ class EngineClient(QObject):
 
     def _send(self, handle: JobHandle) -> None:
         def sink(ev, h=handle):
-            self._deliver.emit(h, ev)
+            self._deliver.emit(h, ev, time.perf_counter())
 
         handle.engine_job = self._engine.submit(handle.request, sink)
 
@@ -254,8 +253,8 @@ class EngineClient(QObject):
     def active_jobs(self) -> list[JobHandle]:
         return [h for h in self._jobs.values() if h.active]
 
-    def _on_event(self, handle: JobHandle, ev: Event) -> None:
-        handle._on_event(ev)
+    def _on_event(self, handle: JobHandle, ev: Event, at: float) -> None:
+        handle._on_event(ev, at)
         if handle.active:
             self.job_changed.emit(handle)
 

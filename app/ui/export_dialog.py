@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
 )
@@ -37,6 +38,14 @@ from app.ui import settings
 from app.ui.panels.common import SliderSpin, to_pixmap
 
 FORMATS = [("jpg", "JPEG"), ("png", "PNG (lossless)"), ("webp", "WebP"), ("tif", "TIFF (lossless)")]
+SUFFIXES = {".jpg": "jpg", ".jpeg": "jpg", ".png": "png", ".webp": "webp", ".tif": "tif", ".tiff": "tif"}
+LOSSY = {"jpg", "webp"}
+FORMAT_NOTES = {
+    "jpg": "JPEG re-encodes the whole photo: small files, but every pixel changes slightly, also outside the edit.",
+    "webp": "WebP at this quality re-encodes the whole photo, like JPEG: every pixel changes slightly.",
+    "png": "PNG is lossless: every pixel outside the edit stays exactly as in the original. Larger files.",
+    "tif": "TIFF is lossless and uncompressed: every pixel outside the edit stays exactly as in the original.",
+}
 THUMB_W = 400  # a typical listing thumbnail
 
 
@@ -49,6 +58,8 @@ class ExportOptions:
     stamp_corner: str = "bottom-right"
     stamp_size: float = 0.035
     save_original: bool = True
+    format: str | None = None  # "jpg", "png", "webp", "tif": must match the name's suffix when given
+    replace: bool = False  # write over an existing file of that name (else the export takes a free name)
 
 
 @dataclass
@@ -84,6 +95,12 @@ def export_image(pixels: np.ndarray, source: Photo, options: ExportOptions, reco
     original = Path(source.path).resolve() if source.path else None
     if original is not None and path.resolve() == original:
         raise UserError(f"{path.name} is the original photo: choose another name so it stays untouched")
+    named = SUFFIXES.get(path.suffix.lower())
+    if options.format is not None and named != options.format:
+        raise UserError(f"{path.name}: the name says {path.suffix or 'no format'} but {options.format.upper()} was "
+                        f"chosen; name the file .{options.format} or choose the format its name says")
+    if not options.replace:
+        path = _free_name(path)  # an earlier export (and its manifest) stays as it is
     image = pixels
     if options.stamp:
         image = disclosure.stamp(pixels, options.stamp_text, options.stamp_corner, options.stamp_size)
@@ -95,9 +112,9 @@ def export_image(pixels: np.ndarray, source: Photo, options: ExportOptions, reco
                       protect=(original,) if original else ())
     result = ExportResult(image=out, paths=[out])
     if options.save_original and original is not None and original.is_file():
-        copy = _free_name(path.with_name(f"{path.stem}-original{original.suffix.lower()}"))
+        copy = _free_name(out.with_name(f"{out.stem}-original{original.suffix.lower()}"))
         shutil.copy2(original, copy)
-        manifest = path.with_name(f"{path.stem}.manifest.json")
+        manifest = out.with_name(f"{out.name}.manifest.json")  # one per exported file, never shared
         data = {"format": "roomstager-export-manifest", "version": 1, "created": metadata["created"],
                 "altered": {"file": out.name, "sha256": _sha256(out),
                             "disclosure": metadata["disclosure"], "note": "digitally altered (virtual staging)"},
@@ -133,7 +150,7 @@ class ExportDialog(QDialog):
         self.format = QComboBox()
         for ext, title in FORMATS:
             self.format.addItem(title, ext)
-        fmt = settings.get("export/format")
+        fmt = SUFFIXES.get(Path(suggested).suffix.lower()) or settings.get("export/format")  # the name's, if any
         self.format.setCurrentIndex(max(0, self.format.findData(fmt)))
         self.quality = SliderSpin(50, 100, settings.get("export/quality"))
         form = QFormLayout()
@@ -143,6 +160,13 @@ class ExportDialog(QDialog):
         form.addRow("File", row)
         form.addRow("Format", self.format)
         form.addRow("Quality", self.quality)
+        self.quality_label = form.labelForField(self.quality)
+        self.note = QLabel()
+        self.note.setObjectName("Hint")
+        self.note.setWordWrap(True)
+        form.addRow("", self.note)
+        self.path.editingFinished.connect(self._name_edited)
+        self.replace_confirmed: Path | None = None  # the name the user agreed to write over
 
         self.stamp = QGroupBox("Disclosure label")
         self.stamp.setCheckable(True)
@@ -193,17 +217,31 @@ class ExportDialog(QDialog):
                                               "Images (*.jpg *.jpeg *.png *.webp *.tif *.tiff)")
         if path:
             self.path.setText(path)
-            ext = Path(path).suffix.lower().lstrip(".").replace("jpeg", "jpg").replace("tiff", "tif")
-            idx = self.format.findData(ext)
-            if idx >= 0:
-                self.format.setCurrentIndex(idx)
+            self._name_edited()
+            self.replace_confirmed = Path(self.path.text())  # the file dialog asked about replacing it
+
+    def _name_edited(self) -> None:
+        """A name ending in a known suffix chooses its format; any other name gets the chosen format's suffix."""
+        text = self.path.text().strip()
+        if not text:
+            return
+        named = SUFFIXES.get(Path(text).suffix.lower())
+        if named is None:
+            self.path.setText(f"{text}.{self.format.currentData()}")
+        elif named != self.format.currentData():
+            self.format.setCurrentIndex(self.format.findData(named))
 
     def _format_changed(self) -> None:
         ext = self.format.currentData()
-        self.quality.setEnabled(ext in ("jpg", "webp"))
-        p = Path(self.path.text())
-        if p.suffix.lower().lstrip(".") != ext:
-            self.path.setText(str(p.with_suffix("." + ext)))
+        self.quality.setEnabled(ext in LOSSY)
+        if self.quality_label is not None:
+            self.quality_label.setEnabled(ext in LOSSY)
+        self.note.setText(FORMAT_NOTES[ext])
+        text = self.path.text().strip()
+        p = Path(text)
+        if text and SUFFIXES.get(p.suffix.lower()) != ext:
+            base = p.with_suffix("") if p.suffix.lower() in SUFFIXES else p
+            self.path.setText(f"{base}.{ext}")
 
     def _update_preview(self) -> None:
         thumb = self._thumb
@@ -212,12 +250,27 @@ class ExportDialog(QDialog):
         self.preview.setPixmap(to_pixmap(thumb))
 
     def options(self) -> ExportOptions:
-        return ExportOptions(path=Path(self.path.text()).expanduser(), quality=self.quality.value(),
+        self._name_edited()
+        path = Path(self.path.text()).expanduser()
+        return ExportOptions(path=path, quality=self.quality.value(),
                              stamp=self.stamp.isChecked(), stamp_text=self.text.text().strip() or "Virtually staged",
                              stamp_corner=self.corner.currentText(), stamp_size=self.size.value() / 100,
-                             save_original=self.original.isChecked())
+                             save_original=self.original.isChecked(), format=self.format.currentData(),
+                             replace=path == self.replace_confirmed)
+
+    def confirm_replace(self, path: Path) -> bool:
+        """Ask before writing over an earlier file (tests replace this method)."""
+        answer = QMessageBox.question(self, "Replace?", f"{path.name} already exists in {path.parent}.\n\n"
+                                      "Replace it? (No keeps it and saves the export under a new name.)",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def accept(self) -> None:
+        path = self.options().path
+        if path.exists() and path != self.replace_confirmed and self.confirm_replace(path):
+            self.replace_confirmed = path
+        settings.put("export/folder", str(path.parent))
         settings.put("export/format", self.format.currentData())
         settings.put("export/quality", self.quality.value())
         settings.put("export/save_original", self.original.isChecked())

@@ -7,16 +7,17 @@ and keeps the canvas in step with the document.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QColor, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
+    QApplication,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QSplitter,
     QToolBar,
-    QToolButton,
     QUndoView,
     QVBoxLayout,
     QWidget,
@@ -24,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from app import presets
 from app.engine import Engine
-from app.ui import settings
+from app.ui import settings, wheel_guard
 from app.ui.actions import Actions
 from app.ui.autosave import Autosaver
 from app.ui.canvas.tools import BoxTool, BrushTool, ClickTool, EraserTool, ToolSettings
@@ -46,6 +47,7 @@ from app.ui.text_select import TextSelectController
 from app.ui.view3d import RoomView3D
 from app.ui.window_display import DisplayMixin
 from app.ui.window_docks import build_docks, show_panel
+from app.ui.window_feedback import FeedbackMixin
 from app.ui.window_files import FilesMixin
 from app.ui.window_jobs import JobsMixin, make_auto_panel
 from app.ui.window_menus import build_menus
@@ -54,9 +56,10 @@ from app.ui.window_rooms import RoomsMixin
 LAYOUT_VERSION = 4
 
 
-class MainWindow(DisplayMixin, FilesMixin, JobsMixin, RoomsMixin, QMainWindow):
+class MainWindow(DisplayMixin, FilesMixin, JobsMixin, RoomsMixin, FeedbackMixin, QMainWindow):
     def __init__(self, models: str | None = None, engine_factory=None):
         super().__init__()
+        wheel_guard.install(QApplication.instance())  # before the panels are built and polished
         self.setObjectName("MainWindow")
         self.setWindowTitle("RoomStager")
         self.setAcceptDrops(True)
@@ -129,7 +132,7 @@ class MainWindow(DisplayMixin, FilesMixin, JobsMixin, RoomsMixin, QMainWindow):
         build_docks(self, self._panels)
 
         self._build_toolbar()
-        self._build_status_bar()
+        self.build_status_bar()
         build_menus(self)
         self._connect()
         self.set_document(None)
@@ -164,24 +167,6 @@ class MainWindow(DisplayMixin, FilesMixin, JobsMixin, RoomsMixin, QMainWindow):
         for act in (a.stage, a.defurnish, a.repaint, a.apply_result):
             top.addAction(act)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, top)
-
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.job_label = QLabel("")
-        self.job_bar = QProgressBar()
-        self.job_bar.setFixedWidth(160)
-        self.job_bar.setFixedHeight(12)
-        self.job_bar.setTextVisible(False)
-        self.job_cancel = QToolButton()
-        self.job_cancel.setDefaultAction(self.actions_.cancel_jobs)
-        self.job_cancel.setText("Cancel")
-        self.sam_label = QLabel("")
-        self.pos_label = QLabel("")
-        self.zoom_label = QLabel("")
-        for w in (self.job_label, self.job_bar, self.job_cancel, self.sam_label, self.pos_label, self.zoom_label):
-            bar.addPermanentWidget(w)
-        for w in (self.job_label, self.job_bar, self.job_cancel):
-            w.setVisible(False)
 
     def _connect(self) -> None:
         a = self.actions_
@@ -219,13 +204,14 @@ class MainWindow(DisplayMixin, FilesMixin, JobsMixin, RoomsMixin, QMainWindow):
         c.zoom_changed.connect(lambda pct: self.zoom_label.setText(f"{pct:.0f} %"))
         c.cursor_moved.connect(self._cursor_moved)
         c.hold_original.connect(self._hold_original)
-        c.split_moved.connect(lambda f: setattr(self, "split_fraction", f))
+        c.split_moved.connect(lambda f: (setattr(self, "split_fraction", f), self.clip_overlays()))
         c.files_dropped.connect(self.open_paths)
         self.mask_panel.overlay_changed.connect(self._overlay_style)
         self.selection.status.connect(self._sam_status)
         self.selection.segmented.connect(lambda s: self._sam_status(f"Selected in {s * 1000:.0f} ms"))
         self.selection.ready_changed.connect(lambda _r: self._selection_changed())
         self.text_select.status.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.selection.unavailable.connect(lambda text, missing: self.report_failure(text, missing, "warning"))
         self._coverage_timer = QTimer(self)
         self._coverage_timer.setSingleShot(True)
         self._coverage_timer.setInterval(250)
@@ -284,14 +270,23 @@ class MainWindow(DisplayMixin, FilesMixin, JobsMixin, RoomsMixin, QMainWindow):
         settings.put("window/geometry", self.saveGeometry())
         settings.put("window/state", self.saveState(LAYOUT_VERSION))
 
+    async def _save_and_close(self, target: Path) -> None:
+        if await self.save_project(path=target) is not None:
+            self.close()
+
     def ask(self, title: str, text: str, buttons=QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             default=QMessageBox.StandardButton.Yes) -> QMessageBox.StandardButton:
         """A modal question (tests replace this method)."""
         return QMessageBox.question(self, title, text, buttons, default)
 
     def closeEvent(self, event) -> None:
-        if not self.confirm_discard("quit"):
+        choice = self.unsaved_choice("quit")
+        if choice is False:
             event.ignore()
+            return
+        if isinstance(choice, Path):  # save off the window's thread, then close
+            event.ignore()
+            self.spawn(self._save_and_close(choice))
             return
         self.save_layout()
         self.heartbeat.stop()

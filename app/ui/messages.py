@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QToolButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QToolButton, QWidget
 
 from app.errors import UserError
 
@@ -44,21 +44,34 @@ class MessageBar(QFrame):
         close.setText("✕")
         close.setAutoRaise(True)
         close.clicked.connect(self.hide)
+        self.action_button = QPushButton()  # what to do about the message (open Models, open the folder)
+        self.action_button.setObjectName("MessageAction")
+        self.action_button.clicked.connect(self._act)
+        self.action_button.hide()
+        self._action: Callable[[], None] | None = None
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 6, 6, 6)
         layout.addWidget(self._label, 1)
+        layout.addWidget(self.action_button)
         layout.addWidget(close)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.hide)
         self.hide()
 
-    def show_message(self, text: str, level: str = "info", timeout_ms: int | None = None) -> None:
+    def show_message(self, text: str, level: str = "info", timeout_ms: int | None = None,
+                     action: tuple[str, Callable[[], None]] | None = None) -> None:
+        """Show `text`; `action` = (button text, what it does) adds a button that acts on it."""
         self.history.append(Message(level, text))
+        self._action = action[1] if action else None
+        self.action_button.setText(action[0] if action else "")
+        self.action_button.setVisible(action is not None)
         log.log(logging.ERROR if level == "error" else logging.INFO, "%s: %s", level, text)
         self._label.setText(text)
         color = LEVEL_COLORS.get(level, LEVEL_COLORS["info"])
-        self.setStyleSheet(f"#MessageBar {{ background: {color}; border-radius: 0; }} QLabel {{ color: white; }}")
+        self.setStyleSheet(f"#MessageBar {{ background: {color}; border-radius: 0; }} QLabel {{ color: white; }}"
+                           "QPushButton#MessageAction { color: white; background: rgba(255, 255, 255, 40); "
+                           "border: 1px solid rgba(255, 255, 255, 160); border-radius: 3px; padding: 3px 12px; }")
         self.show()
         self.raise_()
         if timeout_ms is None:
@@ -68,6 +81,17 @@ class MessageBar(QFrame):
         else:
             self._timer.stop()
         self.shown.emit(level, text)
+
+    def _act(self) -> None:
+        action = self._action
+        self.hide()
+        if action is not None:
+            action()
+
+    def clear_problems(self) -> None:
+        """A later success makes an old error or warning stale: take it down."""
+        if self.isVisible() and self.history and self.history[-1].level in ("error", "warning"):
+            self.hide()
 
     @property
     def last(self) -> Message | None:

@@ -31,6 +31,7 @@ import numpy as np
 
 from app.engine import JobKind, request_type
 from app.errors import UserError
+from app.imaging import bundle
 from app.imaging.io import read_photo
 from app.ui.document import Document, ResultEntry
 from app.ui.undo_commands import restore_command
@@ -40,23 +41,11 @@ SUFFIX = ".rsproj"
 _mask_names = itertools.count(1)
 
 
-def _png(array: np.ndarray) -> bytes:
-    img = cv2.cvtColor(array, cv2.COLOR_RGB2BGR) if array.ndim == 3 else array
-    ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-    if not ok:
-        raise UserError("could not encode an image for the project file")
-    return buf.tobytes()
-
-
 def _unpng(data: bytes, color: bool) -> np.ndarray:
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR if color else cv2.IMREAD_GRAYSCALE)
     if img is None:
         raise UserError("the project file holds a damaged image")
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB) if color else img
-
-
-def _mask_bytes(mask: np.ndarray) -> bytes:
-    return _png(np.where(mask, np.uint8(255), np.uint8(0)) if mask.dtype == bool else mask)
 
 
 def _json_default(value):
@@ -131,34 +120,9 @@ def snapshot(doc, portable: bool = False) -> Snapshot:
     return Snapshot(meta, files)
 
 
-def _encode(value) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, Path):
-        return value.read_bytes()
-    if isinstance(value, tuple) and value[0] == "mask":
-        return _mask_bytes(value[1])
-    return _png(value)
-
-
 def write_zip(snap: Snapshot, path: Path) -> Path:
-    """Write a project zip atomically (worker thread)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".rsproj-", dir=path.parent)
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as z:
-            for name, value in snap.files.items():
-                z.writestr(name, _encode(value))
-            z.writestr("project.json", _dumps(snap.meta))
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise UserError(f"{path}: cannot save the project ({exc.strerror or exc})") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    """Write a project zip atomically (worker thread); its images encode in parallel."""
+    return bundle.write_zip(snap.files, path, last={"project.json": _dumps(snap.meta)})
 
 
 def write_folder(snap: Snapshot, folder: Path) -> None:
@@ -177,7 +141,7 @@ def write_folder(snap: Snapshot, folder: Path) -> None:
             if target.read_bytes() == value:
                 continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        _atomic(target, _encode(value))
+        _atomic(target, bundle.encode(value))
     _atomic(folder / "project.json", _dumps(snap.meta))
     for path in folder.rglob("*"):
         rel = path.relative_to(folder).as_posix()

@@ -19,6 +19,7 @@ from app.ui.engine_client import EngineClient, JobHandle
 
 class SelectionController(QObject):
     status = Signal(str)
+    unavailable = Signal(str, bool)  # why click-to-select cannot work (message, a model is missing)
     ready_changed = Signal(bool)
     segmented = Signal(float)  # click -> mask on screen, seconds
 
@@ -71,7 +72,8 @@ class SelectionController(QObject):
 
     def _embed_failed(self, job: JobHandle, message: str) -> None:
         if job is self._embed_job:
-            self.status.emit(f"Click-to-select is unavailable: {message}")
+            self.status.emit("Click-to-select is unavailable")
+            self.unavailable.emit(f"Click-to-select is unavailable: {message}", job.missing_model)
 
     def _set_ready(self, ready: bool) -> None:
         if ready != self.ready:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSlider,
@@ -40,6 +41,7 @@ DEFAULTS = {
     "export/format": "jpg",
     "export/quality": 92,
     "export/save_original": True,
+    "export/folder": "",  # where the last export went (the next one starts there)
     "mask/color": "#ff3c5a",
     "mask/opacity": 0.45,
     "autosave/seconds": 20,
@@ -102,24 +104,67 @@ def add_recent(path: str, limit: int = 10) -> list[str]:
     return recent[:limit]
 
 
-class SettingsDialog(QDialog):
-    """Device, models, output folder, memory mode, disclosure defaults, mask colour."""
+MEMORY_NOTES = {
+    "auto": "Chosen from the card's memory: under 5 GB it streams the weights, up to 8 GB it offloads, "
+            "up to 12 GB it tiles the decoder, above that everything stays on the card.",
+    "lowest": "Streams the weights to the card layer by layer: runs on 4 GB cards, but is the slowest.",
+    "low": "Keeps only the model at work on the card and tiles the decoder: for 6-8 GB cards.",
+    "balanced": "Everything on the card, the decoder tiled: for 8-12 GB cards.",
+    "high": "Everything on the card at once: the fastest, for 12 GB and more.",
+}
+MEMORY_TITLES = {"auto": "Automatic", "lowest": "Lowest (4 GB cards)", "low": "Low (6-8 GB)",
+                 "balanced": "Balanced (8-12 GB)", "high": "High (12 GB and more)"}
 
-    def __init__(self, parent: QWidget | None = None):
+
+def device_title(info) -> str:
+    """How a device reads in a list: the card's name and memory, or "CPU"."""
+    if info.device == "cpu":
+        return "CPU"
+    memory = f" · {info.vram_gb:g} GB" if info.vram_gb else ""
+    return f"{info.name}{memory} ({info.device.upper()})"
+
+
+class SettingsDialog(QDialog):
+    """Device, models, output folder, memory mode, disclosure defaults, mask colour.
+
+    `devices` (app.engine.available_devices()) are the only devices offered; without a GPU the
+    memory modes, which only apply to GPUs, are off and say why."""
+
+    def __init__(self, parent: QWidget | None = None, devices: list | None = None):
         super().__init__(parent)
         self.setWindowTitle("Settings")
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(560)
+        devices = list(devices or [])
+        gpus = [d for d in devices if d.device != "cpu"]
         form = QFormLayout()
         self.device = QComboBox()
-        self.device.addItems(["auto", "cuda", "cpu", "mps"])
-        self.device.setCurrentText(get("device"))
+        best = device_title(devices[0]) if devices else "the best device found"
+        self.device.addItem(f"Automatic ({best})", "auto")
+        for info in devices:
+            self.device.addItem(device_title(info), info.device)
+        saved = get("device")
+        index = self.device.findData(saved)
+        self.device.setCurrentIndex(max(0, index))
+        self.device_note = QLabel("" if index >= 0 or saved in ("", "auto") else
+                                  f"The saved device ({saved}) is not on this computer: Automatic is used.")
+        self.device_note.setObjectName("Hint")
+        self.device_note.setWordWrap(True)
         form.addRow("Device", self.device)
+        if self.device_note.text():
+            form.addRow("", self.device_note)
         self.memory = QComboBox()
-        self.memory.addItems(["auto", "lowest", "low", "balanced", "high"])
-        self.memory.setCurrentText(get("memory_mode"))
-        self.memory.setToolTip("lowest: stream weights for 4 GB cards; low: offload and tile for 6-8 GB cards; "
-                               "balanced: tile the VAE; high: keep everything on the GPU")
-        form.addRow("Memory mode", self.memory)
+        for key, title in MEMORY_TITLES.items():
+            self.memory.addItem(title, key)
+        self.memory.setCurrentIndex(max(0, self.memory.findData(get("memory_mode"))))
+        self.memory_note = QLabel()
+        self.memory_note.setObjectName("Hint")
+        self.memory_note.setWordWrap(True)
+        self.memory.setEnabled(bool(gpus))
+        self.memory.currentIndexChanged.connect(self._memory_changed)
+        form.addRow("GPU memory", self.memory)
+        form.addRow("", self.memory_note)
+        self._has_gpu = bool(gpus)
+        self._memory_changed()
         self.models = self._folder_row(form, "Models folder", get("models"), "the app's models/ folder")
         self.output = self._folder_row(form, "Output folder", get("output_dir"), "beside the photo")
         self.stamp = QCheckBox("Add a disclosure label to exported photos")
@@ -171,6 +216,13 @@ class SettingsDialog(QDialog):
         form.addRow(label, row)
         return edit
 
+    def _memory_changed(self) -> None:
+        if not self._has_gpu:
+            self.memory_note.setText("Memory modes are for graphics cards. This computer has none that RoomStager "
+                                     "can use, so jobs run on the CPU.")
+            return
+        self.memory_note.setText(MEMORY_NOTES[self.memory.currentData()])
+
     def _pick_color(self) -> None:
         color = QColorDialog.getColor(self.color, self, "Mask colour")
         if color.isValid():
@@ -181,8 +233,8 @@ class SettingsDialog(QDialog):
         self.color_button.setStyleSheet(f"background: {self.color.name()}; min-width: 48px;")
 
     def accept(self) -> None:
-        put("device", self.device.currentText())
-        put("memory_mode", self.memory.currentText())
+        put("device", self.device.currentData())
+        put("memory_mode", self.memory.currentData())
         put("models", self.models.text().strip())
         put("output_dir", self.output.text().strip())
         put("disclosure/enabled", self.stamp.isChecked())

@@ -110,6 +110,7 @@ class DisplayMixin:
         else:
             view.image.set_image(main)
             view.image.set_split(None)
+        self.clip_overlays()
         show_overlays = self.actions_.show_mask.isChecked() and not self.holding_original
         view.mask.setVisible(show_overlays)
         view.candidate.setVisible(show_overlays)
@@ -117,6 +118,13 @@ class DisplayMixin:
         view.points.setVisible(not self.holding_original)
         self.actions_.compare.setEnabled(before is not None or self.actions_.compare.isChecked())
         view.viewport().update()
+
+    def clip_overlays(self) -> None:
+        """In compare mode the mask marks the "before" half only: the "after" half is the result as it is."""
+        view = self.canvas
+        split = view.image.split_x if view.image._before else None
+        for layer in (view.mask, view.candidate, view.margin):
+            layer.set_right_edge(split)
 
     def show_result(self, result_id: str | None) -> None:
         self.shown_result = result_id if self.doc is not None and self.doc.result(result_id or "") else None
@@ -202,12 +210,11 @@ class DisplayMixin:
         compute = doc.prepare(op, text)
         if doc.mask.size <= ASYNC_MASK_PIXELS:
             return doc.apply_change(compute())
-        self.statusBar().showMessage(f"{text}…")
         return self.spawn(self._mask_action_async(doc, compute, text))
 
     async def _mask_action_async(self, doc, compute, text: str) -> bool:
-        change = await self.in_thread(compute)
-        self.statusBar().clearMessage()
+        with self.busy(f"{text}…"):
+            change = await self.in_thread(compute)
         if doc is not self.doc:
             return False
         if change is not None and not doc.apply_change(change):

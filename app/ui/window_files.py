@@ -9,6 +9,8 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from PySide6.QtCore import QTimer, QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.errors import UserError
@@ -19,6 +21,7 @@ from app.ui.canvas.layers import pyramid
 from app.ui.document import Document
 from app.ui.export_dialog import ExportDialog, export_image
 from app.ui.messages import readable
+from app.ui.provenance import image_lookup, result_record
 
 log = logging.getLogger(__name__)
 _FILES = ThreadPoolExecutor(max_workers=2, thread_name_prefix="roomstager-files")
@@ -85,36 +88,37 @@ class FilesMixin:
         return self.spawn(self.open_photo(path))
 
     async def open_photo(self, path: str | Path) -> bool:
+        """Read the photo first: only a photo that opens is worth asking to save the current work for."""
         path = Path(path)
-        if not self.confirm_discard("open another photo"):
-            return False
-        self.statusBar().showMessage(f"Opening {path.name}…")
         try:
-            photo = await self.in_thread(read_photo, path)
-            await self.in_thread(pyramid, photo.pixels)  # the canvas's levels, built off the GUI thread
+            with self.busy(f"Opening {path.name}…"):
+                photo = await self.in_thread(read_photo, path)
+                await self.in_thread(pyramid, photo.pixels)  # the canvas's levels, built off the GUI thread
         except UserError as exc:
-            self.statusBar().clearMessage()
             self.messages.show_message(f"Cannot open {path.name}: {exc}", "error")
             return False
         except Exception as exc:  # noqa: BLE001 - anything else about the file
             log.exception("opening %s", path)
-            self.statusBar().clearMessage()
             self.messages.show_message(f"Cannot open {path.name}: {readable(exc)}", "error")
+            return False
+        if not await self.settle_unsaved("open another photo"):
             return False
         self.set_document(Document(photo))
         self._unsaved_results = False
         settings.add_recent(str(path.resolve()))
         w, h = photo.size
-        self.statusBar().showMessage(f"Opened {path.name} ({w}×{h}, {w * h / 1e6:.1f} MP)", 5000)
+        self.report_done(f"Opened {path.name} ({w}×{h}, {w * h / 1e6:.1f} MP)")
         return True
 
-    async def open_project(self, path: str | Path, confirm: bool = True) -> bool:
+    async def open_project(self, path: str | Path, confirm: bool = True, label: str | None = None) -> bool:
+        """Open a project (zip or folder); `label` names it in messages (an autosave folder's name is an id)."""
         path = Path(path)
-        if confirm and not self.confirm_discard("open a project"):
+        name = label or path.name
+        with self.busy(f"Opening {name}…"):
+            data = await self.in_thread(project_file.read_project, path)
+            await self.in_thread(lambda: [pyramid(a) for a in (data.photo.pixels, *(r["image"] for r in data.results))])
+        if confirm and not await self.settle_unsaved("open a project"):
             return False
-        self.statusBar().showMessage(f"Opening {path.name}…")
-        data = await self.in_thread(project_file.read_project, path)
-        await self.in_thread(lambda: [pyramid(a) for a in (data.photo.pixels, *(r["image"] for r in data.results))])
         doc = project_file.build_document(data)
         doc.project_path = path if path.suffix.lower() == project_file.SUFFIX else None
         self.set_document(doc)
@@ -122,7 +126,7 @@ class FilesMixin:
         self._update_title()
         if path.suffix.lower() == project_file.SUFFIX:
             settings.add_recent(str(path.resolve()))
-        self.statusBar().showMessage(f"Opened {path.name}", 5000)
+        self.report_done(f"Opened {name}")
         return True
 
     def _fill_recent(self) -> None:
@@ -137,8 +141,9 @@ class FilesMixin:
             menu.addSeparator()
             menu.addAction("Clear", lambda: settings.put("recent", []))
 
-    def confirm_discard(self, what: str) -> bool:
-        """True when it is fine to drop the open document (saving it first if asked)."""
+    def unsaved_choice(self, what: str) -> bool | Path:
+        """Ask about unsaved work before `what`: True goes on (nothing to save, or discard it), False
+        stays, a Path means "save the project there first"."""
         doc = self.doc
         if doc is None or (doc.stack.isClean() and not self._unsaved_results):
             return True
@@ -149,10 +154,15 @@ class FilesMixin:
             return False
         if answer == QMessageBox.StandardButton.Save:
             target = self._project_target(ask=doc.project_path is None)
-            if target is None:
-                return False
-            project_file.write_zip(project_file.snapshot(doc, portable=True), target)
+            return target if target is not None else False
         return True
+
+    async def settle_unsaved(self, what: str) -> bool:
+        """True when it is fine to drop the open document; saving it first (off the window's thread) if asked."""
+        choice = self.unsaved_choice(what)
+        if isinstance(choice, Path):
+            return await self.save_project(path=choice) is not None
+        return choice
 
     # ---- projects ---------------------------------------------------------------------
 
@@ -175,15 +185,15 @@ class FilesMixin:
         if target is None:
             return None
         snap = project_file.snapshot(doc, portable=True)
-        self.statusBar().showMessage(f"Saving {target.name}…")
-        await self.in_thread(project_file.write_zip, snap, target)
+        with self.busy(f"Saving {target.name}…"):
+            await self.in_thread(project_file.write_zip, snap, target)
         if self.doc is doc:
             doc.project_path = target
             doc.stack.setClean()
             self._unsaved_results = False
             self._update_title()
             settings.add_recent(str(target.resolve()))
-        self.statusBar().showMessage(f"Saved {target.name}", 5000)
+        self.report_done(f"Saved {target.name}")
         return target
 
     # ---- export -------------------------------------------------------------------------
@@ -199,7 +209,8 @@ class FilesMixin:
         pixels, entry = self.shown_pixels()
         stem = self.doc.path.stem if self.doc.path else "room"
         suffix = f"-{entry.kind}-{entry.id}" if entry else "-edited"
-        folder = settings.output_dir(self.doc.path)
+        last = Path(settings.get("export/folder") or "")
+        folder = last if str(last) not in ("", ".") and last.is_dir() else settings.output_dir(self.doc.path)
         dialog = ExportDialog(pixels, folder / f"{stem}{suffix}.{settings.get('export/format')}", self)
         if dialog.exec():
             self.spawn(self.export_to(dialog.options()))
@@ -207,14 +218,20 @@ class FilesMixin:
     async def export_to(self, options) -> object:
         doc = self.doc
         pixels, entry = self.shown_pixels()
-        record = entry.request.to_dict() if entry is not None else None
-        if record is not None:
-            record["seed"] = entry.seed
-        self.statusBar().showMessage(f"Exporting {Path(options.path).name}…")
+        lookup = image_lookup(doc)
+        photo_file = str(doc.path) if doc.path else None
         licenses = entry.timings.get("licenses") if entry is not None else None
-        result = await self.in_thread(export_image, pixels, doc.photo, options, record, licenses)
-        names = ", ".join(p.name for p in result.paths)
-        self.messages.show_message(f"Exported {names} to {result.image.parent}")
+
+        def work():
+            record = result_record(entry, lookup, photo_file) if entry is not None else None
+            return export_image(pixels, doc.photo, options, record, licenses)
+
+        with self.busy(f"Exporting {Path(options.path).name}…"):
+            result = await self.in_thread(work)
+        folder = result.image.parent
+        extra = " with the original and a manifest" if result.manifest else ""
+        self.report_done(f"Exported {result.image.name}{extra} to {folder}", banner=True,
+                         action=("Open folder", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))))
         return result
 
     # ---- masks from / to files ------------------------------------------------------------
@@ -242,7 +259,15 @@ class FilesMixin:
     # ---- settings and recovery ---------------------------------------------------------------
 
     def _settings_dialog(self) -> None:
-        dialog = settings.SettingsDialog(self)
+        if self.devices is not None:
+            self.show_settings(self.devices)
+            return
+        task = self.spawn(self.known_devices())  # the first time: look (off the window's thread), then show
+        task.add_done_callback(lambda t: t.result() is not None and QTimer.singleShot(0, lambda: self.show_settings(
+            self.devices)))
+
+    def show_settings(self, devices: list) -> None:
+        dialog = settings.SettingsDialog(self, devices)
         if dialog.exec():
             # heavy: loaded on first use, not when the app starts
             from PySide6.QtGui import QColor
@@ -261,7 +286,7 @@ class FilesMixin:
                 other.release()
         answer = self.ask("Restore your work?",
                           f"RoomStager did not close properly last time.\n\nRestore your work on "
-                          f"{Path(newest.photo).name} (mask, history, settings and results)?")
+                          f"{newest.label} (mask, history, settings and results)?")
         if answer != QMessageBox.StandardButton.Yes:
             newest.discard()
             return None
@@ -269,7 +294,7 @@ class FilesMixin:
 
     async def _restore(self, orphan) -> bool:
         try:
-            ok = await self.open_project(orphan.folder, confirm=False)
+            ok = await self.open_project(orphan.folder, confirm=False, label=orphan.label)
         except UserError as exc:
             orphan.release()
             raise UserError(f"The autosaved work could not be restored: {exc}") from None
@@ -282,5 +307,5 @@ class FilesMixin:
             if fut is not None:
                 await asyncio.wrap_future(fut)
             orphan.discard()
-            self.messages.show_message("Your work was restored.")
+            self.report_done(f"Restored your work on {orphan.label}", banner=True)
         return ok

@@ -16,14 +16,23 @@ import numpy as np
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from app.engine import DefurnishRequest, GenerationResult, GuidesRequest, JobKind, Progress, StageRequest
+from app.engine import (
+    DefurnishRequest,
+    GenerationResult,
+    GuidesRequest,
+    JobKind,
+    Progress,
+    StageRequest,
+    available_devices,
+)
 from app.imaging import compose
 from app.ui.canvas.layers import pyramid
 from app.ui.engine_client import JobHandle
 from app.ui.models_dialog import ModelsDialog
 from app.ui.panels.auto_mask_panel import AutoMaskPanel
-from app.ui.panels.generation_form import fill_model_sets
+from app.ui.panels.generation_form import AUTO_SET, auto_set_text, fill_model_sets
 from app.ui.panels.models_panel import list_sets, models_root
+from app.ui.window_feedback import desktop_text
 
 log = logging.getLogger(__name__)
 ASYNC_PYRAMID_PIXELS = 8_000_000 * 3  # results bigger than ~8 MP get their display levels built off-thread
@@ -70,6 +79,7 @@ class JobsMixin:
         self.client.job_added.connect(self._jobs_changed)
         self.client.job_changed.connect(self._jobs_changed)
         self.client.job_ended.connect(self._jobs_changed)
+        self.client.ready.connect(lambda: self.spawn(self.known_devices()))
         self.client.engine_failed.connect(lambda msg: self.messages.show_message(
             f"The engine could not start: {msg}", "error"))
         self.autosaver.failed.connect(lambda msg: self.messages.show_message(
@@ -92,9 +102,19 @@ class JobsMixin:
     def _refresh_models(self) -> None:
         sets, where = list_sets(self.models)
         self.models_panel.show_sets(sets, where)
-        fill_model_sets(self.stage_panel.model_set, sets)
-        fill_model_sets(self.defurnish_panel.model_set, sets)
-        fill_model_sets(self.repaint_panel.model_set, sets)
+        auto = auto_set_text(any(d.device != "cpu" for d in self.devices)) if self.devices is not None else AUTO_SET
+        fill_model_sets(self.stage_panel.model_set, sets, auto)
+        fill_model_sets(self.defurnish_panel.model_set, sets, auto)
+        fill_model_sets(self.repaint_panel.model_set, sets, auto)
+
+    devices: list | None = None  # app.engine.available_devices(), once known
+
+    async def known_devices(self) -> list:
+        """The devices jobs can run on here (looked up once, off the window's thread)."""
+        if self.devices is None:
+            self.devices = await self.in_thread(available_devices)
+            self._refresh_models()
+        return self.devices
 
     def open_models_dialog(self) -> None:
         dialog = ModelsDialog(self, models_root(self.models))
@@ -153,8 +173,8 @@ class JobsMixin:
         handle.preview_box = self._preview_box(request)
         handle.progress.connect(lambda ev, h=handle: self._on_progress(h, ev))
         handle.finished.connect(lambda result, h=handle, d=doc: self._on_generated(h, d, result))
-        handle.failed.connect(lambda msg, user, h=handle: self.messages.show_message(
-            f"{h.label} failed: {msg}", "error" if user else "error"))
+        handle.failed.connect(lambda msg, _user, h=handle: self.report_failure(f"{h.label} failed: {msg}",
+                                                                               h.missing_model))
         handle.cancelled.connect(lambda h=handle: self.statusBar().showMessage(f"{h.label} cancelled", 4000))
         handle.ended.connect(lambda h=handle: self._generation_ended(h))
         self.show_panel("jobs")
@@ -173,7 +193,11 @@ class JobsMixin:
     def _on_progress(self, handle: JobHandle, ev: Progress) -> None:
         box = getattr(ev, "box", None) or handle.preview_box
         if ev.preview is not None and box is not None and self.doc is not None and handle.request.photo is self.doc.base:
-            self.canvas.set_preview(ev.preview, tuple(box))
+            region = ev.region
+            if region is None and handle.request.mask is not None:  # the engine did not say: the request's mask
+                x0, y0, x1, y1 = box
+                region = handle.request.mask[y0:y1, x0:x1]
+            self.canvas.set_preview(ev.preview, tuple(box), region)
 
     def _on_generated(self, handle: JobHandle, doc, result: GenerationResult) -> None:
         if doc is not self.doc or doc is None:  # the photo was closed meanwhile: say where the result went
@@ -201,7 +225,7 @@ class JobsMixin:
         self.show_panel("results")
         total = result.timings.get("total_s")
         took = f" in {total:.1f} s" if isinstance(total, (int, float)) else ""
-        self.statusBar().showMessage(f"{handle.label}: {len(entries)} result(s){took}", 6000)
+        self.report_done(f"{handle.label}: {len(entries)} result(s){took}")
 
     def _generation_started(self) -> None:
         """Measure from when the engine starts the job: time spent queued is not time running."""
@@ -301,7 +325,9 @@ class JobsMixin:
 
         def failed(message, _user):
             auto.set_busy(False)
-            auto.set_failed(message)
+            auto.set_failed(desktop_text(message))
+            if job.missing_model:
+                self.report_failure(f"Finding the {target} failed: {message}", True)
 
         job.finished.connect(done)
         job.failed.connect(failed)

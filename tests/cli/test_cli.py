@@ -184,7 +184,8 @@ def test_bench_quick_reports_the_numbers():
     proc = run_cli("bench", "--quick", "--json")
     report = json.loads(proc.stdout)
     for key in ("sam_click_ms", "sam_predict_ms", "prepost_24mp_s", "tiny_stage_s", "second_job_loads",
-                "text_select_tiny_again_s", "automask_furniture_tiny_sam3_s", "text_mask_ms_per_instance"):
+                "text_select_tiny_again_s", "automask_furniture_tiny_sam3_s", "text_mask_ms_per_instance",
+                "export_png_24mp_s", "export_png_24mp_pillow_default_s", "export_tiff_24mp_s", "project_save_24mp_s"):
         assert key in report
     assert report["second_job_loads"] == 0
     assert report["prepost_outside_mask_identical"] is True

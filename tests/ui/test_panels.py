@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 from uihelpers import open_photo, paint, run, setup_stage
 
-from app.engine import GuidesRequest, StageRequest
+from app.engine import GuidesRequest, StageRequest, available_devices
 from app.errors import JobCancelled, UserError
 from app.ui import settings
 from app.ui.messages import install_excepthook, readable
@@ -65,9 +65,9 @@ def test_window_layout_and_recent_files_are_remembered(qtbot, make_window, room_
 
 
 def test_settings_dialog_writes_qsettings(qtbot, window):
-    dialog = settings.SettingsDialog(window)
+    dialog = settings.SettingsDialog(window, available_devices())
     qtbot.addWidget(dialog)
-    dialog.device.setCurrentText("cpu")
+    dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
     dialog.stamp_text.setText("Virtually staged — not the real furniture")
     dialog.corner.setCurrentText("top-left")
     dialog.accept()

@@ -89,7 +89,7 @@ def test_autosave_restores_work_after_the_process_is_killed(qtbot, make_window, 
     assert window.stage_panel.prompt.toPlainText() == "a green velvet sofa"
     window.undo_action.trigger()
     assert hashlib.sha256(doc.mask.tobytes()).hexdigest() == before_last
-    assert window.messages.last.text == "Your work was restored."
+    assert window.messages.last.text == "Restored your work on living-room.png"  # named, not the folder's id
     # the old session folder is gone once the new one has saved; nothing is offered twice
     assert make_window().check_autosave() is None
 

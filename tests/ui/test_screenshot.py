@@ -57,7 +57,10 @@ def test_screenshot_of_the_window_with_a_staged_result(xvfb, tmp_path):
     env = dict(os.environ, DISPLAY=xvfb, QT_QPA_PLATFORM="xcb", ROOMSTAGER_DATA=str(tmp_path / "data"),
                ROOMSTAGER_TEST_SETTINGS=str(tmp_path / "settings"))
     out = tmp_path / "screenshot.png"
-    proc = subprocess.run([sys.executable, str(HERE / "screenshot_child.py"), str(out)], env=env, cwd=ROOT,
+    # a real room (shared/rooms, Apache-2.0) when it is beside the checkout, else the bundled sample
+    real = ROOT.parent / "shared" / "rooms" / "sunroom.jpg"
+    photo = [str(real)] if real.is_file() else []
+    proc = subprocess.run([sys.executable, str(HERE / "screenshot_child.py"), str(out), *photo], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0 and "SCREENSHOT" in proc.stdout, proc.stderr[-3000:]
     from PySide6.QtGui import QImage

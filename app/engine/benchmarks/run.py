@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from app.engine.benchmarks.fast import bench_fast
 from app.engine.benchmarks.jobs import bench_jobs
-from app.engine.benchmarks.prepost import bench_io, bench_prepost
+from app.engine.benchmarks.prepost import bench_io, bench_prepost, bench_save
 from app.engine.benchmarks.rooms import bench_repaint, bench_room3d
 from app.engine.benchmarks.sam import bench_sam
 from app.engine.benchmarks.scenes import synthetic_room
@@ -28,6 +28,7 @@ def run_benchmarks(quick: bool = False, clicks: int = 15, sam3_real: bool = Fals
         steps = [("sam", lambda: bench_sam(photo, quick, 3 if quick else clicks)),
                  ("prepost", lambda: bench_prepost(photo)),
                  ("io", lambda: bench_io(photo, tmp)),
+                 ("save", lambda: bench_save(photo, tmp)),
                  ("jobs", bench_jobs),
                  ("fast", lambda: bench_fast(("tiny",) if quick else ("tiny", "best"))),
                  ("repaint", lambda: bench_repaint(photo)),

@@ -72,6 +72,7 @@ def run_inpaint(request: GenerationRequest, job: InpaintJob, ctx) -> GenerationR
     ctx.box = plan.box
     crop = compose.extract(photo, plan)
     crop_mask = compose.extract_mask(edit, plan)
+    ctx.region = crop_mask
     if job.prefill_fn is not None and crop_mask.any():
         ctx.progress(0, 0, "erasing the objects before repainting")
         init = job.prefill_fn(crop, crop_mask)

@@ -98,6 +98,23 @@ def pick_device(requested: str | None = None, memory_mode: str | None = None) ->
     return DeviceInfo("cpu", _cpu_dtype(), "CPU", None, "full")
 
 
+def available_devices() -> list[DeviceInfo]:
+    """The devices jobs can run on here, best first: the first NVIDIA card, an Apple GPU, the CPU."""
+    # heavy: loaded on first use, not when the app starts
+    import torch
+
+    found = []
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        vram = props.total_memory / 2**30
+        found.append(DeviceInfo("cuda", "float16", props.name, round(vram, 1), tier_for_vram(vram)))
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append(DeviceInfo("mps", "float16", "Apple GPU", None, "low"))
+    found.append(DeviceInfo("cpu", _cpu_dtype(), "CPU", None, "full"))
+    return found
+
+
 def explain_no_cuda() -> str:
     # heavy: loaded on first use, not when the app starts
     import torch

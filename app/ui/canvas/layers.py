@@ -172,6 +172,7 @@ class OverlayLayer(QGraphicsItem):
         self._mask: np.ndarray | None = None
         self._lut = np.zeros(256, np.uint32)
         self._color, self._opacity = QColor(color), float(opacity)
+        self.right_edge: float | None = None  # drawn left of this scene x only (compare mode: the "before" half)
         self._rebuild_lut()
 
     def set_mask(self, mask: np.ndarray | None) -> None:
@@ -205,6 +206,11 @@ class OverlayLayer(QGraphicsItem):
         self._lut = ((a.astype(np.uint32) << 24) | (np.round(r * a / 255).astype(np.uint32) << 16)
                      | (np.round(g * a / 255).astype(np.uint32) << 8) | np.round(b * a / 255).astype(np.uint32))
 
+    def set_right_edge(self, x: float | None) -> None:
+        if x != self.right_edge:
+            self.right_edge = x
+            self.update()
+
     def update_rect(self, rect) -> None:
         if rect is None:
             self.update()
@@ -222,7 +228,9 @@ class OverlayLayer(QGraphicsItem):
         if self._mask is None:
             return
         exposed = option.exposedRect.intersected(self.boundingRect())
-        if exposed.isEmpty():
+        if self.right_edge is not None:
+            exposed.setRight(min(exposed.right(), self.right_edge))
+        if exposed.isEmpty() or exposed.width() <= 0:
             return
         scale = device_scale(painter)
         step = max(1, int(1.0 / scale)) if scale < 1.0 else 1

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
     QComboBox,
     QFrame,
     QGraphicsEllipseItem,
-    QGraphicsPixmapItem,
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsView,
@@ -26,7 +25,8 @@ from PySide6.QtWidgets import (
     QTextEdit,
 )
 
-from app.ui.canvas.layers import ImageLayer, OverlayLayer, PointsLayer, rgb_qimage
+from app.ui.canvas.layers import ImageLayer, OverlayLayer, PointsLayer
+from app.ui.canvas.preview import PreviewLayer
 from app.ui.canvas.tools import Tool
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 32.0
@@ -61,8 +61,6 @@ class CanvasView(QGraphicsView):
         self.mask = OverlayLayer(QColor(255, 60, 90), 0.45)
         self.margin = OverlayLayer(QColor(255, 170, 40), 0.35)
         self.candidate = OverlayLayer(QColor(60, 200, 255), 0.5)
-        self.preview = QGraphicsPixmapItem()
-        self.preview.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.points = PointsLayer()
         self.band = QGraphicsRectItem()
         band_pen = QPen(QColor(255, 200, 40), 1.5, Qt.PenStyle.DashLine)
@@ -77,10 +75,15 @@ class CanvasView(QGraphicsView):
         inner_pen.setCosmetic(True)
         self.brush_inner.setPen(inner_pen)
         for z, item in enumerate((self.image, self.guide, self.mask, self.margin, self.candidate,
-                                  self.preview, self.points, self.band, self.brush)):
+                                  None, self.points, self.band, self.brush)):
+            if item is None:  # the live preview's place
+                self.preview = PreviewLayer(z)
+                for part in self.preview.items():
+                    self.scene().addItem(part)
+                continue
             item.setZValue(z)
             self.scene().addItem(item)
-        for item in (self.preview, self.band, self.brush):
+        for item in (self.band, self.brush):
             item.setVisible(False)
 
         self.tool: Tool | None = None
@@ -106,17 +109,10 @@ class CanvasView(QGraphicsView):
         w, h = self._image_size
         return QPointF(min(max(pos.x(), 0.0), float(w)), min(max(pos.y(), 0.0), float(h)))
 
-    def set_preview(self, rgb: np.ndarray | None, box: tuple[int, int, int, int] | None) -> None:
-        if rgb is None or box is None:
-            self.preview.setVisible(False)
-            return
-        arr = np.ascontiguousarray(rgb)
-        pix = QPixmap.fromImage(rgb_qimage(arr).copy())
-        x0, y0, x1, y1 = box
-        self.preview.setPixmap(pix)
-        self.preview.setPos(x0, y0)
-        self.preview.setTransform(self.preview.transform().fromScale((x1 - x0) / pix.width(), (y1 - y0) / pix.height()))
-        self.preview.setVisible(True)
+    def set_preview(self, rgb: np.ndarray | None, box: tuple[int, int, int, int] | None,
+                    region: np.ndarray | None = None) -> None:
+        """Show a running job's picture inside `region` (bool over `box`), the box as an outline."""
+        self.preview.show(rgb, box, region)
 
     def show_rubber_band(self, a: QPointF, b: QPointF) -> None:
         self.band.setRect(QRectF(a, b).normalized())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -140,3 +140,39 @@ class Column(QWidget):
 
     def finish(self) -> None:
         self.box.addStretch(1)
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that shortens its text with … to the space it gets; the whole text is its tooltip."""
+
+    def __init__(self, text: str = "", max_width: int = 360):
+        super().__init__()
+        self._full = ""
+        self.setMaximumWidth(max_width)
+        self.setMinimumWidth(24)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        self._full = text or ""
+        self.setToolTip(self._full)
+        self._elide()
+        self.updateGeometry()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        hint = super().sizeHint()
+        return QSize(min(self.fontMetrics().horizontalAdvance(self._full) + 6, self.maximumWidth()), hint.height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(24, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(0, self.width() - 2))
+        QLabel.setText(self, shown)

@@ -17,18 +17,26 @@ from app.ui.panels.common import Column, SliderSpin, action_button, scrolling
 MAX_SEED = 2**31 - 1
 
 
+AUTO_SET = "Automatic"  # until the window knows the computer's devices
+
+
+def auto_set_text(has_gpu: bool) -> str:
+    """What the automatic model set is the best for: the graphics card, or the CPU when there is none."""
+    return "Automatic (best for this GPU)" if has_gpu else "Automatic (best for the CPU)"
+
+
 def model_set_combo() -> QComboBox:
     combo = QComboBox()
-    combo.addItem("Automatic (best for this GPU)", None)
+    combo.addItem(AUTO_SET, None)
     return combo
 
 
-def fill_model_sets(combo: QComboBox, sets: list[tuple[str, str, bool]]) -> None:
+def fill_model_sets(combo: QComboBox, sets: list[tuple[str, str, bool]], auto_text: str = AUTO_SET) -> None:
     """sets: (name, title, installed). Keeps the current choice when it is still there."""
     current = combo.currentData()
     combo.blockSignals(True)
     combo.clear()
-    combo.addItem("Automatic (best for this GPU)", None)
+    combo.addItem(auto_text, None)
     for name, title, installed in sets:
         combo.addItem(title if installed else f"{title} — not installed", name)
     idx = combo.findData(current)

@@ -68,8 +68,7 @@ class JobRow(QFrame):
                 self.bar.setValue(h.step)
                 text = f"step {h.step} / {h.total}"
                 eta = format_eta(h.eta())
-                if eta:
-                    text += f" · {eta}"
+                text += f" · {eta}" if eta else " · measuring the pace…"
             else:
                 self.bar.setRange(0, 0)
                 text = h.message or "working…"

@@ -10,8 +10,10 @@ from PySide6.QtWidgets import QColorDialog, QGridLayout, QHBoxLayout, QLabel, QP
 
 from app.ui.actions import Actions
 from app.ui.canvas.tools import MAX_SIZE, MIN_SIZE, ToolSettings
-from app.ui.panels.common import Column, SliderSpin, action_button, scrolling, section
+from app.ui.panels.common import Column, ElidedLabel, SliderSpin, action_button, scrolling, section
 from app.ui.panels.text_select_box import TextSelectBox
+
+NO_OBJECT = "Click an object on the photo with the Click tool (S)."
 
 
 class MaskPanel(QWidget):
@@ -23,10 +25,15 @@ class MaskPanel(QWidget):
         col = Column()
 
         col.add(section("Object"))
-        self.object_info = QLabel("Click an object on the photo with the Click tool (S).")
-        self.object_info.setWordWrap(True)
+        # One line that changes (shortened to fit, never wrapping) over help that never changes: the
+        # buttons below stay where they are while the user clicks objects.
+        self.object_info = ElidedLabel(NO_OBJECT, 10_000)
         self.object_info.setObjectName("Hint")
         col.add(self.object_info)
+        self.object_help = QLabel("Enter adds the object to the mask, Shift+Enter subtracts it, Esc discards it.")
+        self.object_help.setWordWrap(True)
+        self.object_help.setObjectName("Hint")
+        col.add(self.object_help)
         row = QHBoxLayout()
         row.addWidget(action_button(actions.commit_add, "Add"))
         row.addWidget(action_button(actions.commit_subtract, "Subtract"))
@@ -113,7 +120,7 @@ class MaskPanel(QWidget):
 
     def show_object(self, points: int, has_box: bool, score: float | None, ready: bool) -> None:
         if not points and not has_box:
-            text = "Click an object on the photo with the Click tool (S)."
+            text = NO_OBJECT
         else:
             parts = [f"{points} click{'s' if points != 1 else ''}"] + (["box"] if has_box else [])
             text = " + ".join(parts)
@@ -121,7 +128,6 @@ class MaskPanel(QWidget):
                 text += f" · confidence {score:.2f}"
             if not ready:
                 text += " · waiting for click-to-select…"
-            text += "\nEnter adds it to the mask, Shift+Enter subtracts, Esc discards."
         self.object_info.setText(text)
 
     def show_mask_info(self, covered: float) -> None:

@@ -35,7 +35,7 @@ class ModelsPanel(QWidget):
         self.refresh_button = QPushButton("Refresh")
         self.manage_button = QPushButton("Manage models…")
         self.manage_button.setToolTip("Download, import, verify or remove models")
-        self.hint = QLabel("Install model sets with Manage models, or `python main.py models download NAME`.")
+        self.hint = QLabel("Download or import model sets with Manage models.")
         self.hint.setWordWrap(True)
         self.hint.setObjectName("Hint")
         layout = QVBoxLayout(self)

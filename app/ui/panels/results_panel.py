@@ -4,9 +4,18 @@ load its settings back into the panels."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.engine import JobKind
 from app.ui.canvas.layers import level_at_least
@@ -14,6 +23,22 @@ from app.ui.panels.common import action_button, to_pixmap
 
 THUMB = QSize(168, 112)
 BASE_ROW = "__base__"
+
+
+def thumbnail(image) -> QPixmap:
+    """A THUMB-sized tile with the image fitted and centred: a tiny photo is enlarged (pixels kept sharp),
+    so every tile has the same size, whatever the photo's."""
+    h, w = image.shape[:2]
+    scale = min(THUMB.width() / w, THUMB.height() / h)
+    size = QSize(max(1, round(w * scale)), max(1, round(h * scale)))
+    mode = Qt.TransformationMode.FastTransformation if scale > 1 else Qt.TransformationMode.SmoothTransformation
+    picture = to_pixmap(image).scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio, mode)
+    tile = QPixmap(THUMB)
+    tile.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(tile)
+    painter.drawPixmap((THUMB.width() - size.width()) // 2, (THUMB.height() - size.height()) // 2, picture)
+    painter.end()
+    return tile
 
 
 class ResultsPanel(QWidget):
@@ -26,12 +51,11 @@ class ResultsPanel(QWidget):
         self.list = QListWidget()
         self.list.setViewMode(QListWidget.ViewMode.IconMode)
         self.list.setIconSize(THUMB)
-        self.list.setGridSize(QSize(THUMB.width() + 16, THUMB.height() + 40))
         self.list.setFlow(QListWidget.Flow.LeftToRight)
         self.list.setWrapping(False)
         self.list.setMovement(QListWidget.Movement.Static)
-        self.list.setWordWrap(True)
-        self.list.setFixedHeight(THUMB.height() + 58)
+        self.list.setWordWrap(False)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setSpacing(4)
         self.list.setUniformItemSizes(True)
@@ -55,6 +79,21 @@ class ResultsPanel(QWidget):
         layout.addLayout(buttons)
         self._doc = None
         self._icons: dict[str, QIcon] = {}
+        self._fit_to_font()
+
+    def _fit_to_font(self) -> None:
+        """Room for the thumbnail and two whole lines of caption at the font in use, above the scroll bar."""
+        line = self.list.fontMetrics().lineSpacing()
+        grid = QSize(THUMB.width() + 16, THUMB.height() + 2 * line + 14)
+        self.list.setGridSize(grid)
+        bar = self.list.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        self.list.setFixedHeight(grid.height() + bar + 2 * self.list.frameWidth() + 2 * self.list.spacing() + 4)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_to_font()
+            self.refresh()
 
     def set_document(self, doc) -> None:
         self._doc = doc
@@ -84,17 +123,20 @@ class ResultsPanel(QWidget):
 
     def _icon(self, key: str, image) -> QIcon:
         if key == "base" or key not in self._icons:
-            icon = QIcon(to_pixmap(level_at_least(image, THUMB.width()), THUMB.width()))
+            icon = QIcon(thumbnail(level_at_least(image, THUMB.width())))
             if key == "base":
                 return icon
             self._icons[key] = icon
         return self._icons[key]
 
-    @staticmethod
-    def _caption(r) -> str:
+    def _caption(self, r) -> str:
+        """Two lines, each shortened with … to the tile's width (the tooltip has it all)."""
         what = {JobKind.DEFURNISH: "De-furnished", JobKind.REPAINT: "Repainted"}.get(r.kind) or (
             getattr(r.request, "style", "") or "Staged").replace("_", " ").title()
-        return f"{what} · {r.id}\nseed {r.seed}"
+        width = self.list.gridSize().width() - 10
+        fm = self.list.fontMetrics()
+        return "\n".join(fm.elidedText(line, Qt.TextElideMode.ElideRight, width)
+                         for line in (f"{what} · {r.id}", f"seed {r.seed}"))
 
     @staticmethod
     def _tooltip(r) -> str:
