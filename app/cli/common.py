@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
 
-from app.engine import Engine, Finished, Progress
+from app.engine import Engine, Finished, Progress, check_lora_file, default_models_dir, tiny_models_dir
 from app.errors import UserError
 from app.imaging.io import read_mask, read_photo
+from app.imaging.targets import IMAGE_FORMATS, Target, check_write_targets, image, named
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a float that is a real number (NaN and infinity are refused at once)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number (got {text!r})")
+    return value
 
 
 def add_engine_options(p) -> None:
@@ -89,13 +103,44 @@ def load_mask(path: str | None, photo):
 def output_paths(out: str, photo_path: Path, count: int, tag: str) -> list[Path]:
     """`-o` names a file for one output, or a folder for several."""
     target = Path(out)
-    suffixes = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"}
-    if count == 1 and target.suffix.lower() in suffixes:
+    suffix = target.suffix.lower()
+    if count == 1 and suffix in IMAGE_FORMATS:
         return [target]
-    if target.suffix.lower() in suffixes:
+    if suffix in IMAGE_FORMATS:
         raise UserError(f"{out}: {count} variations need a folder for -o, not a file name")
-    ext = photo_path.suffix.lower() if photo_path.suffix.lower() in suffixes else ".png"
+    if suffix and not target.is_dir():  # x.gif: an unknown format, not a folder to make
+        raise UserError(f"{out}: cannot write '{target.suffix}' files (use .jpg, .png, .tif or .webp, "
+                        f"or name a folder)")
+    ext = photo_path.suffix.lower() if photo_path.suffix.lower() in IMAGE_FORMATS else ".png"
     return [target / f"{photo_path.stem}_{tag}_{i + 1}{ext}" for i in range(count)]
+
+
+def models_folder(spec: str | None) -> Path | None:
+    """The models folder a command reads (an input: nothing is written inside it)."""
+    if spec in (None, "auto"):
+        return default_models_dir()
+    if spec == "tiny":
+        return tiny_models_dir()
+    return Path(spec).expanduser()
+
+
+def lora_input(spec: str | None) -> Path | None:
+    """--lora FILE, checked up front (a damaged or non-LoRA file is refused, naming it)."""
+    if not spec or not Path(spec).expanduser().is_file():
+        return None  # a catalog name (checked when it is imported and when the job loads it)
+    path = Path(spec).expanduser()
+    check_lora_file(path)
+    return path
+
+
+def check_outputs(inputs: list, outputs: list[Target | Path]) -> None:
+    """Every write target of a command, checked before the job: never an input, always writable."""
+    check_write_targets(inputs, outputs)
+
+
+def with_sidecars(files: list[Path]) -> list[Target]:
+    return [t for f in files for t in (image(f), named(f.with_name(f.name + ".json")))]
+
 
 
 def emit_json(payload: dict) -> None:

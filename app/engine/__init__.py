@@ -20,6 +20,7 @@ from app.engine.models.entries import default_models_dir
 from app.engine.models.importer import import_path
 from app.engine.models.store import remove, verify
 from app.engine.models.transfer import DownloadCancelled, DownloadProgress, check_disk_space, human_bytes
+from app.engine.models.weights import check_lora_file
 from app.engine.requests import (
     AutoMaskRequest,
     DefurnishRequest,
@@ -53,7 +54,7 @@ __all__ = [
     "DownloadCancelled", "DownloadProgress", "EmbedRequest", "EmbedResult", "Engine", "EvalSettings", "Event",
     "Failed", "Finished", "GenerationRequest", "GenerationResult", "GuidesRequest", "GuidesResult",
     "InvalidRequest", "Job", "JobKind", "MaskObject", "Progress", "Request", "SegmentRequest", "SegmentResult",
-    "Segmenter", "StageRequest", "Started", "TINY_SAM_CONFIG", "array_digest", "build_sam", "check_disk_space",
+    "Segmenter", "StageRequest", "Started", "TINY_SAM_CONFIG", "array_digest", "build_sam", "check_disk_space", "check_lora_file",
     "check_space_for", "combine_objects", "default_margin", "default_models_dir", "ensure_tiny_models",
     "evaluate", "human_bytes", "import_path", "install", "pick_device", "plan", "quiet_libraries", "remove", "request_type",
     "table", "tiny_models_dir", "verify",

@@ -26,8 +26,8 @@ from app.engine.models.entries import ARCHES, is_inside
 from app.engine.models.transfer import Meter, ProgressFn, check_disk_space, copy_hashed
 from app.errors import UserError
 
-FOLDERS = {"inpaint": "checkpoints", "lora": "loras", "sam": "sam"}
-ROLE_OF_KIND = {"checkpoint": "inpaint", "lora": "lora", "sam": "sam"}
+FOLDERS = {"inpaint": "checkpoints", "lora": "loras", "sam": "sam", "erase": "erase"}
+ROLE_OF_KIND = {"checkpoint": "inpaint", "lora": "lora", "sam": "sam", "erase": "erase"}
 SCAN_SUFFIXES = (".safetensors", ".pth", ".pt")
 SCAN_MAX_FILES = 5000
 SCAN_MAX_DEPTH = 6
