@@ -171,10 +171,12 @@ def run_list(args) -> int:
         mark = "installed" if s["installed"] else f"missing {', '.join(s['missing'])} ({human_bytes(s['download_bytes'])})"
         star = " *" if s["name"] == recommended else ""
         out.write(f"  {s['name']:<22} {s['title']:<42} {mark}{star}\n")
-    out.write("\nModels:\n")
+    out.write("\nModels (checksum: pinned by the catalog, or UNPINNED: the first download is trusted):\n")
     for m in models:
         size = human_bytes(m["size_bytes"]) if m["size_bytes"] else "?"
-        out.write(f"  {m['name']:<30} {m['role']:<18} {m['arch'] or '':<5} {size:>9}  {m['status']:<9} {_licence(m)}\n")
+        pin = m["pin"] if m["pin"] in ("pinned", "recorded") else m["pin"].upper()
+        out.write(f"  {m['name']:<30} {m['role']:<18} {m['arch'] or '':<5} {size:>9}  {m['status']:<9} {pin:<14} "
+                  f"{_licence(m)}\n")
     if not installed_sets:
         target = recommended or "standard"
         out.write(f"\nNo complete set yet: `python main.py models download {target}` gets the recommended one, "
@@ -192,6 +194,17 @@ def _with_cancel(fn):
         raise DownloadCancelled("cancelled: run the same command again to resume") from None
 
 
+def _download_size(catalog, todo: list[str]) -> str:
+    sizes = [catalog.entry(m).size_bytes for m in todo]
+    known = sum(s for s in sizes if s)
+    unknown = sum(1 for s in sizes if not s)
+    if not unknown:
+        return f"about {human_bytes(known)}"
+    if not known:
+        return "size unknown"
+    return f"about {human_bytes(known)}, plus {unknown} of unknown size"
+
+
 def run_download(args) -> int:
     catalog = _catalog(args.models, create=True)
     todo = plan(catalog, args.names)
@@ -199,12 +212,15 @@ def run_download(args) -> int:
     done, failed = [], []
     if not todo and not args.json:
         print("everything asked for is already installed", file=sys.stderr)
-    total = sum(catalog.entry(m).size_bytes or 0 for m in todo)
     if todo and not args.json:
-        print(f"downloading {', '.join(todo)} (about {human_bytes(total)}) into {catalog.root}", file=sys.stderr)
-        flagged = [m for m in todo if catalog.entry(m).commercial_use is False]
-        for m in flagged:
-            print(f"note: {m} has a NON-COMMERCIAL licence ({catalog.entry(m).license})", file=sys.stderr)
+        print(f"downloading {', '.join(todo)} ({_download_size(catalog, todo)}) into {catalog.root}", file=sys.stderr)
+        for m in todo:
+            entry = catalog.entry(m)
+            if entry.commercial_use is False:
+                print(f"note: {m} has a NON-COMMERCIAL licence ({entry.license})", file=sys.stderr)
+            if entry.pin not in ("pinned", "recorded"):
+                print(f"note: {m} is {entry.pin.upper()} in the catalog: its files are checked against the hub's "
+                      f"checksums, and the first download's are recorded for `models verify`", file=sys.stderr)
     check_space_for(catalog, todo)
 
     def work(cancel):
@@ -292,6 +308,8 @@ def run_verify(args) -> int:
             print(f"{r['name']:<30} {state}  ({', '.join(r['checked'])})")
             for p in r["problems"]:
                 print(f"  {p}")
+            if r.get("note"):
+                print(f"  note: {r['note']}")
         if not results:
             print("no installed models to verify", file=sys.stderr)
     return 0 if ok else 1
