@@ -15,6 +15,17 @@ from app.imaging.io import read_mask, read_photo
 from app.imaging.targets import IMAGE_FORMATS, Target, check_write_targets, image, named
 
 
+def quality(text: str) -> int:
+    """argparse type: a JPEG / WebP quality, 1-100."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 100, got {text!r}") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 100 (got {value})")
+    return value
+
+
 def finite_float(text: str) -> float:
     """argparse type: a float that is a real number (NaN and infinity are refused at once)."""
     try:

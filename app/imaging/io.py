@@ -30,7 +30,7 @@ from ._commit import write_together
 from ._files import PhotoError
 from .targets import IMAGE_FORMATS, check_write_targets, image, named
 
-__all__ = ["Photo", "PhotoError", "read_mask", "read_metadata", "read_photo", "write_mask", "write_photo"]
+__all__ = ["Photo", "PhotoError", "read_mask", "read_metadata", "read_photo", "write_mask", "write_photo", "write_text"]
 log = logging.getLogger(__name__)
 
 @dataclass
@@ -295,6 +295,17 @@ def write_mask(path: str | Path, mask: np.ndarray, protect: Iterable[Path | str 
     img = Image.fromarray(np.where(mask.astype(bool), 255, 0).astype(np.uint8), "L")
     try:
         write_together([(path, lambda f: img.save(f, format="PNG"))])
+    except OSError as e:
+        raise PhotoError(f"{path}: cannot write it ({e.strerror or e})") from None
+    return path
+
+
+def write_text(path: str | Path, text: str, protect: Iterable[Path | str | None] = ()) -> Path:
+    """Write a text file (a report, a manifest) atomically, never over `protect`."""
+    path = Path(path)
+    check_write_targets(protect, [named(path)])
+    try:
+        write_together([(path, lambda f: f.write(text.encode("utf-8")))])
     except OSError as e:
         raise PhotoError(f"{path}: cannot write it ({e.strerror or e})") from None
     return path

@@ -148,9 +148,13 @@ def check_write_targets(inputs: Iterable[Path | str | None], outputs: Iterable[T
         ident, _ = _identity(p)
         for i in ins:
             if i.covers(key, ident):
-                where = "is" if key == i.key or (ident is not None and ident == i.id) else "is inside"
-                raise TargetError(f"{p}: {where} {i.path}, an input of this job; choose another name "
-                                  f"so it stays untouched")
+                if not (key == i.key or (ident is not None and ident == i.id)):
+                    what = f"is inside {i.path}, an input folder of this job"
+                elif os.path.abspath(p) == os.path.abspath(i.path):
+                    what = "is an input of this job"
+                else:
+                    what = f"is the same file as {i.path}, an input of this job"
+                raise TargetError(f"{p}: {what}; choose another name so the input stays untouched")
         if key in seen:
             raise TargetError(f"{p}: this job would write it twice (also as {seen[key]})")
         seen[key] = p

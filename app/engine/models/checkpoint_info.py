@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +64,8 @@ class FileInfo:
             what = f"Segment Anything ({self.sam_type})"
         elif self.kind == "erase":
             what = "an erase model (LaMa)"
+        elif self.kind == "unknown":
+            what = "an unrecognised file"
         else:
             what = f"{arch} {self.kind}"
         return what + (f" - {self.problem}" if self.problem else "")
@@ -70,6 +73,32 @@ class FileInfo:
 
 DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
                "U16": 2, "U32": 4, "U64": 8, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1}
+
+
+def code_kind(path: Path) -> str | None:
+    """'TorchScript' or 'pickle' for files that carry code or objects (loading them can run it), else None.
+    A torch.save .pth is a 'pickle (zip)': safe only through torch.load(weights_only=True)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return None
+    if head.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(path) as z:
+                names = z.namelist()
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return None
+        return "TorchScript" if any("/code/" in n for n in names) else "pickle (zip)"
+    return "pickle" if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05") else None
+
+
+def not_safetensors(path: Path, why: str) -> UserError:
+    kind = code_kind(path)
+    if kind:
+        return UserError(f"{path}: a {kind} file, not .safetensors; it can run code when loaded, so RoomStager "
+                         f"does not load it (nothing in it was run)")
+    return UserError(f"{path}: not a readable .safetensors file ({why})")
 
 
 def _damaged(path: Path, what: str) -> UserError:
@@ -111,7 +140,7 @@ def read_header(path: Path) -> tuple[dict, dict]:
                 raise ValueError("bad header length")
             header = json.loads(f.read(n).decode("utf-8"))
     except (OSError, ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise UserError(f"{path}: not a readable .safetensors file ({exc})") from None
+        raise not_safetensors(path, str(exc)) from None
     if not isinstance(header, dict):
         raise UserError(f"{path}: not a .safetensors file (header is not a table)")
     metadata = header.pop("__metadata__", None) or {}
@@ -281,10 +310,13 @@ def inspect_sam(path: Path) -> FileInfo:
     import torch
 
     info = FileInfo(path, "sam", None)
+    if code_kind(path) in ("TorchScript", "pickle"):  # a raw pickle or a program, not torch.save weights
+        info.kind, info.problem = "unknown", f"a {code_kind(path)} file, which can run code: not loaded"
+        return info
     try:
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception as exc:
-        info.kind, info.problem = "unknown", f"not a loadable weights file ({exc.__class__.__name__})"
+    except Exception as exc:  # weights_only refuses anything but tensors: nothing was run
+        info.kind, info.problem = "unknown", f"not a weights file ({exc.__class__.__name__}); nothing in it was run"
         return info
     if not isinstance(state, dict):
         info.kind, info.problem = "unknown", "not a state dict"

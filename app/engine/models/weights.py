@@ -8,32 +8,10 @@ contents, not only its name, with a message naming it; nothing in it is ever exe
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
-from app.engine.models.checkpoint_info import FileInfo, classify, read_header
+from app.engine.models.checkpoint_info import FileInfo, classify, code_kind, read_header
 from app.errors import UserError
-
-PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
-
-
-def _what_it_is(path: Path) -> str | None:
-    """'TorchScript' / 'pickle' when the file holds code-carrying data, else None."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-    except OSError:
-        return None
-    if head.startswith(b"PK"):
-        try:
-            with zipfile.ZipFile(path) as z:
-                names = z.namelist()
-        except (zipfile.BadZipFile, OSError):
-            return None
-        return "TorchScript" if any(n.endswith("/code/") or "/code/" in n for n in names) else "pickle (zip)"
-    if head[:2] in PICKLE_MAGIC:
-        return "pickle"
-    return None
 
 
 def require_safetensors(path: Path | str, what: str) -> tuple[dict, dict]:
@@ -41,7 +19,7 @@ def require_safetensors(path: Path | str, what: str) -> tuple[dict, dict]:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: the {what} file is missing")
-    kind = _what_it_is(path)
+    kind = code_kind(path)
     if kind is not None:
         raise UserError(f"{path}: a {kind} file, which can run code when loaded; RoomStager only loads the {what} "
                         f"from .safetensors. Get the catalog's file with `python main.py models download`, or "
