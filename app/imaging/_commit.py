@@ -114,17 +114,23 @@ def recover(main: Path, parts: list[Path]) -> None:
             entries = json.loads(journal.read_text(encoding="utf-8"))["parts"]
         except (OSError, ValueError, KeyError, TypeError):
             entries = []
+        undone = True
         for entry in entries if isinstance(entries, list) else []:
             if not (isinstance(entry, list) and len(entry) == 2 and _simple(entry[0])
                     and entry[0].startswith(main.name) and isinstance(entry[1], bool)):
                 continue  # only ever this output's own files
             final = folder / entry[0]
             backup, temp = _hidden(final, ".bak"), _hidden(final, ".tmp")
-            if entry[1]:  # the file existed before that run: put it back
-                if backup.exists():
-                    os.replace(backup, final)
-            elif not temp.exists() and final.exists():  # that run made it, then died
-                final.unlink()
+            try:
+                if entry[1]:  # the file existed before that run: put it back
+                    if backup.exists():
+                        os.replace(backup, final)
+                elif not temp.exists() and final.exists():  # that run made it, then died
+                    final.unlink()
+            except OSError:
+                undone = False  # keep the journal (and the backups): the next run tries again
+        if not undone:
+            return
         journal.unlink()
     for p in {*parts, main}:
         for suffix in (".tmp", ".bak"):
@@ -166,6 +172,9 @@ def write_together(parts: list[tuple[Path, Writer]]) -> None:
     main.parent.mkdir(parents=True, exist_ok=True)
     with output_lock(main):
         recover(main, paths)
+        if _hidden(main, ".commit").exists():
+            raise PhotoError(f"{main}: an interrupted earlier write of it could not be undone (see the "
+                             f".{main.name}.bak files beside it); nothing was written")
         temps: list[Path] = []
         try:
             for path, write in parts:
