@@ -14,10 +14,10 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import cv2
 import numpy as np
@@ -28,9 +28,10 @@ from app import settings
 from . import _files, _meta, _pixels
 from ._commit import write_together
 from ._files import PhotoError
-from .targets import IMAGE_FORMATS, check_write_targets, image, named
+from .targets import IMAGE_FORMATS, Target, check_write_targets, image, named
 
-__all__ = ["Photo", "PhotoError", "read_mask", "read_metadata", "read_photo", "write_mask", "write_photo", "write_text"]
+__all__ = ["Photo", "PhotoError", "read_mask", "read_metadata", "read_photo", "write_file", "write_mask", "write_photo",
+           "write_text"]
 log = logging.getLogger(__name__)
 
 @dataclass
@@ -300,15 +301,23 @@ def write_mask(path: str | Path, mask: np.ndarray, protect: Iterable[Path | str 
     return path
 
 
-def write_text(path: str | Path, text: str, protect: Iterable[Path | str | None] = ()) -> Path:
-    """Write a text file (a report, a manifest) atomically, never over `protect`."""
+def write_file(path: str | Path, data: bytes | Callable[[BinaryIO], None],
+               protect: Iterable[Path | str | None] = (), target: Target | None = None) -> Path:
+    """Write `data` (bytes, or a function writing into a binary file) atomically, never over `protect`,
+    with the user's normal permissions (a report, a manifest, a project)."""
     path = Path(path)
-    check_write_targets(protect, [named(path)])
+    check_write_targets(protect, [target or named(path)])
+    write = data if callable(data) else (lambda f: f.write(data))
     try:
-        write_together([(path, lambda f: f.write(text.encode("utf-8")))])
+        write_together([(path, write)])
     except OSError as e:
         raise PhotoError(f"{path}: cannot write it ({e.strerror or e})") from None
     return path
+
+
+def write_text(path: str | Path, text: str, protect: Iterable[Path | str | None] = ()) -> Path:
+    """Write a text file (UTF-8) atomically, never over `protect`."""
+    return write_file(path, text.encode("utf-8"), protect)
 
 
 def read_metadata(path: str | Path) -> dict | None:

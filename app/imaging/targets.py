@@ -85,6 +85,12 @@ class _Input:
         return self.is_dir and key.startswith(self.key.rstrip(os.sep) + os.sep)
 
 
+def same_file(a: Path | str, b: Path | str) -> bool:
+    """Whether writing `a` would write over `b` (any spelling, link or hard link)."""
+    ident, _ = _identity(a)
+    return _Input.of(b).covers(_key(a), ident)
+
+
 def _nearest_existing(path: Path) -> Path:
     p = Path(os.path.abspath(path))
     while not os.path.lexists(p) and p.parent != p:

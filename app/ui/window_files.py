@@ -211,7 +211,7 @@ class FilesMixin:
         if record is not None:
             record["seed"] = entry.seed
         self.statusBar().showMessage(f"Exporting {Path(options.path).name}…")
-        result = await self.in_thread(export_image, pixels, doc.photo, options, record)
+        result = await self.in_thread(export_image, pixels, doc.photo, options, record, (doc.project_path,))
         names = ", ".join(p.name for p in result.paths)
         self.messages.show_message(f"Exported {names} to {result.image.parent}")
         return result
