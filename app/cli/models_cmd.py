@@ -19,7 +19,7 @@ import sys
 import threading
 from pathlib import Path
 
-from app.cli.common import emit_json
+from app.cli.common import emit_json, finite_float
 from app.engine import (
     Catalog,
     DownloadCancelled,
@@ -50,7 +50,7 @@ def register(sub) -> None:
     q = msub.add_parser("list", help="models and sets: installed or not, size, licence; the recommended set")
     common(q)
     q.add_argument("--all", action="store_true", help="also list models that are in no set")
-    q.add_argument("--vram", type=float, default=None, metavar="GB",
+    q.add_argument("--vram", type=finite_float, default=None, metavar="GB",
                    help="recommend for this much GPU memory instead of the detected GPU")
     q.set_defaults(run=run_list)
 
