@@ -268,8 +268,8 @@ def _check_history(src, history, ids: set[str], w: int, h: int) -> None:
             rect = e.get("rect")
             if not (isinstance(rect, list) and len(rect) == 4):
                 raise src.fail(f"{where} has no rectangle")
-            x0, y0, x1, y1 = (_int(src, where, v, 0, lim) for v, lim in zip(rect, (w, h, w, h), strict=True))
-            if x1 <= x0 or y1 <= y0:
+            x0, y0, x1, y1 = (_int(src, f"{where}: its rectangle", v) for v in rect)
+            if not (x0 < x1 <= w and y0 < y1 <= h):
                 raise src.fail(f"{where}: its rectangle {rect} is empty or lies outside the {w}x{h} photo")
             if e.get("shape") != [y1 - y0, x1 - x0]:
                 raise src.fail(f"{where}: its patch shape {e.get('shape')!r} does not match its rectangle")
