@@ -23,6 +23,7 @@ from app.cli.common import (
     finite_float,
     load_photo,
     models_folder,
+    photo_input,
     run_job,
 )
 from app.engine import AutoMaskRequest, AutoMaskResult
@@ -84,7 +85,7 @@ def run_auto_segment(args) -> int:
         raise UserError("--auto makes the mask by itself: leave out --point and --box")
     clock = Stopwatch()
     photo = load_photo(args.photo)
-    inputs = [photo.path, models_folder(args.models)]
+    inputs = [photo_input(photo.path), models_folder(args.models)]
     check_outputs(inputs, [mask(args.output), *([folder(args.objects_dir)] if args.objects_dir else [])])
     request = auto_request(args, photo, args.auto)
     engine = engine_for(args)

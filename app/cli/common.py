@@ -12,7 +12,7 @@ from pathlib import Path
 from app.engine import Engine, Finished, Progress, check_lora_file, default_models_dir, tiny_models_dir
 from app.errors import UserError
 from app.imaging.io import read_mask, read_photo
-from app.imaging.targets import IMAGE_FORMATS, Target, check_write_targets, image, named
+from app.imaging.targets import IMAGE_FORMATS, Input, Target, check_write_targets, image, named
 
 
 def quality(text: str) -> int:
@@ -126,22 +126,32 @@ def output_paths(out: str, photo_path: Path, count: int, tag: str) -> list[Path]
     return [target / f"{photo_path.stem}_{tag}_{i + 1}{ext}" for i in range(count)]
 
 
-def models_folder(spec: str | None) -> Path | None:
+def models_folder(spec: str | None) -> Input:
     """The models folder a command reads (an input: nothing is written inside it)."""
     if spec in (None, "auto"):
-        return default_models_dir()
-    if spec == "tiny":
-        return tiny_models_dir()
-    return Path(spec).expanduser()
+        path = default_models_dir()
+    elif spec == "tiny":
+        path = tiny_models_dir()
+    else:
+        path = Path(spec).expanduser()
+    return Input(path, "the models folder")
 
 
-def lora_input(spec: str | None) -> Path | None:
+def photo_input(path) -> Input:
+    return Input(path, "the original photo")
+
+
+def mask_input(path) -> Input:
+    return Input(path, "the mask of this job")
+
+
+def lora_input(spec: str | None) -> Input:
     """--lora FILE, checked up front (a damaged or non-LoRA file is refused, naming it)."""
     if not spec or not Path(spec).expanduser().is_file():
-        return None  # a catalog name (checked when it is imported and when the job loads it)
+        return Input(None)  # a catalog name (checked when it is imported and when the job loads it)
     path = Path(spec).expanduser()
     check_lora_file(path)
-    return path
+    return Input(path, "the LoRA of this job")
 
 
 def check_outputs(inputs: list, outputs: list[Target | Path]) -> None:

@@ -28,7 +28,7 @@ from app.cli.common import (
 )
 from app.engine import EvalSettings, evaluate, table
 from app.imaging.io import write_text
-from app.imaging.targets import folder, named
+from app.imaging.targets import Input, folder, named
 
 
 def register(sub) -> None:
@@ -60,7 +60,8 @@ def register(sub) -> None:
 
 def run_eval_command(args) -> int:
     out = Path(args.output)
-    inputs = [Path(args.empty_dir), args.masks, lora_input(args.lora), models_folder(args.models)]
+    inputs = [Input(Path(args.empty_dir), "the folder of empty rooms"), Input(args.masks, "the folder of masks"),
+              lora_input(args.lora), models_folder(args.models)]
     check_outputs(inputs, [named(out, ".json", hint="the report is JSON: name it REPORT.json"),
                            *([folder(args.save_dir)] if args.save_dir else [])])
     settings = EvalSettings(

@@ -18,8 +18,10 @@ from app.cli.common import (
     load_mask,
     load_photo,
     lora_input,
+    mask_input,
     models_folder,
     output_paths,
+    photo_input,
     quality,
     run_job,
     with_sidecars,
@@ -85,7 +87,7 @@ def _targets(args, photo, count: int, tag: str) -> tuple[list, list]:
     """(output files, the job's inputs), checked before anything else runs: never over an input,
     always somewhere writable."""
     targets = output_paths(args.output, photo.path, count, tag)
-    inputs = [photo.path, args.mask, lora_input(args.lora), models_folder(args.models)]
+    inputs = [photo_input(photo.path), mask_input(args.mask), lora_input(args.lora), models_folder(args.models)]
     extra = [folder(args.output)] if count > 1 or targets[0] != Path(args.output) else []
     check_outputs(inputs, [*extra, *with_sidecars(targets)])
     return targets, inputs

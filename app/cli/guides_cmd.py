@@ -14,6 +14,7 @@ from app.cli.common import (
     engine_for,
     load_photo,
     models_folder,
+    photo_input,
     run_job,
 )
 from app.engine import GuidesRequest
@@ -35,7 +36,7 @@ def run_guides_command(args) -> int:
     clock = Stopwatch()
     photo = load_photo(args.photo)
     out = Path(args.output)
-    inputs = [photo.path, models_folder(args.models)]
+    inputs = [photo_input(photo.path), models_folder(args.models)]
     files = [out / "canny.png", out / "depth.png", out / "staging_area.png"]
     check_outputs(inputs, [folder(out), image(files[0]), image(files[1]), mask(files[2])])
     request = GuidesRequest(photo=photo.pixels, photo_path=str(photo.path), models=args.models,

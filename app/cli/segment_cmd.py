@@ -16,6 +16,7 @@ from app.cli.common import (
     engine_for,
     load_photo,
     models_folder,
+    photo_input,
     run_job,
 )
 from app.engine import SegmentRequest
@@ -72,7 +73,7 @@ def run_segment_command(args) -> int:
         return run_auto_segment(args)
     clock = Stopwatch()
     photo = load_photo(args.photo)
-    inputs = [photo.path, models_folder(args.models)]
+    inputs = [photo_input(photo.path), models_folder(args.models)]
     check_outputs(inputs, [mask(args.output)])
     request = SegmentRequest(photo=photo.pixels, photo_path=str(photo.path), models=args.models,
                                 model_set=args.model_set, device=args.device, points=points, box=box,

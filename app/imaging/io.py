@@ -28,7 +28,7 @@ from app import settings
 from . import _files, _meta, _pixels
 from ._commit import write_together
 from ._files import PhotoError
-from .targets import IMAGE_FORMATS, Target, check_write_targets, image, named
+from .targets import IMAGE_FORMATS, Input, Target, check_write_targets, image, named
 
 __all__ = ["Photo", "PhotoError", "read_mask", "read_metadata", "read_photo", "write_file", "write_mask", "write_photo",
            "write_text"]
@@ -253,7 +253,7 @@ def write_photo(
     quality: int = 95,
     metadata: dict | None = None,
     sidecar: bool = True,
-    protect: Iterable[Path] = (),
+    protect: Iterable[Path | Input | None] = (),
 ) -> Path:
     """Write RGB uint8 pixels; format from the suffix; never over `source.path` or any `protect`
     path (targets.check_write_targets). Carries the source's EXIF and ICC profile; records
@@ -286,7 +286,7 @@ def write_photo(
     return path
 
 
-def write_mask(path: str | Path, mask: np.ndarray, protect: Iterable[Path | str | None] = ()) -> Path:
+def write_mask(path: str | Path, mask: np.ndarray, protect: Iterable[Path | Input | None] = ()) -> Path:
     """Write a bool mask as an 8-bit greyscale PNG (0 / 255), atomically, never over `protect`."""
     path = Path(path)
     mask = np.asarray(mask)
@@ -302,7 +302,7 @@ def write_mask(path: str | Path, mask: np.ndarray, protect: Iterable[Path | str 
 
 
 def write_file(path: str | Path, data: bytes | Callable[[BinaryIO], None],
-               protect: Iterable[Path | str | None] = (), target: Target | None = None) -> Path:
+               protect: Iterable[Path | Input | None] = (), target: Target | None = None) -> Path:
     """Write `data` (bytes, or a function writing into a binary file) atomically, never over `protect`,
     with the user's normal permissions (a report, a manifest, a project)."""
     path = Path(path)
@@ -315,7 +315,7 @@ def write_file(path: str | Path, data: bytes | Callable[[BinaryIO], None],
     return path
 
 
-def write_text(path: str | Path, text: str, protect: Iterable[Path | str | None] = ()) -> Path:
+def write_text(path: str | Path, text: str, protect: Iterable[Path | Input | None] = ()) -> Path:
     """Write a text file (UTF-8) atomically, never over `protect`."""
     return write_file(path, text.encode("utf-8"), protect)
 

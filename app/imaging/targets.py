@@ -68,16 +68,25 @@ def _identity(path: Path | str) -> tuple[tuple[int, int] | None, bool]:
 
 
 @dataclass(frozen=True)
+class Input:
+    """An input named for messages: Input(photo, "the original photo")."""
+
+    path: Path | str | None
+    what: str = "an input of this job"
+
+
+@dataclass(frozen=True)
 class _Input:
     path: Path
     key: str
     id: tuple[int, int] | None
     is_dir: bool
+    what: str = "an input of this job"
 
     @classmethod
-    def of(cls, path) -> _Input:
+    def of(cls, path, what: str = "an input of this job") -> _Input:
         ident, is_dir = _identity(path)
-        return cls(Path(path), _key(path), ident, is_dir)
+        return cls(Path(path), _key(path), ident, is_dir, what)
 
     def covers(self, key: str, ident) -> bool:
         if key == self.key or (ident is not None and ident == self.id):
@@ -138,10 +147,11 @@ def _check_place(t: Target, probed: dict[str, bool]) -> None:
         raise TargetError(f"{p}: cannot write in {base} (read-only, or no permission)")
 
 
-def check_write_targets(inputs: Iterable[Path | str | None], outputs: Iterable[Target | Path | str]) -> None:
+def check_write_targets(inputs: Iterable[Input | Path | str | None], outputs: Iterable[Target | Path | str]) -> None:
     """Refuse (TargetError, naming the target) any output that would write over an input of the job,
     inside an input folder, twice, in an unknown format, or where nothing can be written."""
-    ins = [_Input.of(p) for p in inputs if p is not None and str(p) != ""]
+    named_inputs = [i if isinstance(i, Input) else Input(i) for i in inputs]
+    ins = [_Input.of(i.path, i.what) for i in named_inputs if i.path is not None and str(i.path) != ""]
     seen: dict[str, Path] = {}
     probed: dict[str, bool] = {}
     for out in outputs:
@@ -155,12 +165,12 @@ def check_write_targets(inputs: Iterable[Path | str | None], outputs: Iterable[T
         for i in ins:
             if i.covers(key, ident):
                 if not (key == i.key or (ident is not None and ident == i.id)):
-                    what = f"is inside {i.path}, an input folder of this job"
+                    what = f"is inside {i.path}, {i.what} (an input folder)"
                 elif os.path.abspath(p) == os.path.abspath(i.path):
-                    what = "is an input of this job"
+                    what = f"is {i.what}"
                 else:
-                    what = f"is the same file as {i.path}, an input of this job"
-                raise TargetError(f"{p}: {what}; choose another name so the input stays untouched")
+                    what = f"is the same file as {i.path}, {i.what}"
+                raise TargetError(f"{p}: {what}; choose another name so it stays untouched")
         if key in seen:
             raise TargetError(f"{p}: this job would write it twice (also as {seen[key]})")
         seen[key] = p
