@@ -104,7 +104,7 @@ def run_auto_segment(args) -> int:
     check_outputs(inputs, [mask(args.output), *map(mask, names)])  # now that the objects' names are known
     out = write_mask(args.output, result.mask, protect=inputs)
     outputs = [str(out)]
-    for name, o in zip(names, result.objects, strict=True):
+    for name, o in zip(names, result.objects if objects else [], strict=True):
         outputs.append(str(write_mask(name, o.mask, protect=[*inputs, out])))
     if args.json:
         emit_json({"outputs": outputs, "target": result.target, "margin_px": result.margin_px,

@@ -102,3 +102,19 @@ license = "mit"
     (models / "loras" / "loose.safetensors").write_bytes(b"\x02\0\0\0\0\0\0\0{}")
     checked = _cli("verify", "loose", models=models)
     assert "unpinned" in checked.stdout and "trusted on first use" in checked.stdout
+
+
+def test_an_imported_lama_is_the_erase_model_until_the_catalogs_is_installed(tmp_path):
+    from app.engine import import_path
+    from app.engine.models.optional import find_optional
+    from tests.hostile.makers import tiny_lama
+
+    models = tmp_path / "m"
+    models.mkdir()
+    catalog = Catalog.load(models)
+    (result,), _ = import_path(catalog, tiny_lama(tmp_path / "my-lama.safetensors"))
+    assert (result.role, result.kind) == ("erase", "erase") and result.path.endswith("erase/my-lama.safetensors")
+    name, path = find_optional(catalog, "standard", "erase")  # the set names big-lama, which is not installed
+    assert name == "my-lama" and path == models / "erase" / "my-lama.safetensors"
+    (models / "erase" / "big-lama.pt").write_bytes(b"PK\x03\x04 TorchScript in the old place")
+    assert catalog.status("big-lama") == "missing", "the old TorchScript path is not the catalog's any more"
