@@ -15,10 +15,21 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from app.cli.common import Stopwatch, emit_json, engine_for, load_photo, run_job
+from app.cli.common import (
+    Stopwatch,
+    check_outputs,
+    emit_json,
+    engine_for,
+    finite_float,
+    load_photo,
+    models_folder,
+    photo_input,
+    run_job,
+)
 from app.engine import AutoMaskRequest, AutoMaskResult
 from app.errors import UserError
 from app.imaging.io import write_mask
+from app.imaging.targets import folder, mask
 
 AUTO_TARGETS = ("furniture", "floor", "structure")
 
@@ -29,7 +40,7 @@ def add_auto_options(p, with_target: bool) -> None:
         p.add_argument("--auto", default=None, choices=AUTO_TARGETS,
                        help="automatic mask instead of points/box: furniture to remove, the floor / staging "
                             "area, or the room's structure")
-        p.add_argument("--band", type=float, default=0.35, metavar="F",
+        p.add_argument("--band", type=finite_float, default=0.35, metavar="F",
                        help="--auto floor: band above the floor, as a fraction of the floor's height (0 = floor only)")
         p.add_argument("--objects-dir", default=None, metavar="DIR", help="--auto: also write one mask per object")
     else:
@@ -40,8 +51,8 @@ def add_auto_options(p, with_target: bool) -> None:
                         "detector + SAM when the model set has it)")
     p.add_argument("--detect", dest="detect_prompt", default="", metavar="'SOFA . CHAIR'",
                    help="--auto: what the detector / SAM 3 looks for, phrases separated by dots (default: furniture list)")
-    p.add_argument("--box-threshold", type=float, default=0.3, metavar="T", help="--auto: detector box score")
-    p.add_argument("--text-threshold", type=float, default=0.25, metavar="T", help="--auto: detector phrase score")
+    p.add_argument("--box-threshold", type=finite_float, default=0.3, metavar="T", help="--auto: detector box score")
+    p.add_argument("--text-threshold", type=finite_float, default=0.25, metavar="T", help="--auto: detector phrase score")
     p.add_argument("--exclude", action="append", default=[], metavar="LABEL",
                    help="--auto: never select objects with this label (repeatable), e.g. --exclude rug")
     if with_target:
@@ -75,6 +86,8 @@ def run_auto_segment(args) -> int:
         raise UserError("--auto makes the mask by itself: leave out --point and --box")
     clock = Stopwatch()
     photo = load_photo(args.photo)
+    inputs = [photo_input(photo.path), models_folder(args.models)]
+    check_outputs(inputs, [mask(args.output), *([folder(args.objects_dir)] if args.objects_dir else [])])
     request = auto_request(args, photo, args.auto)
     engine = engine_for(args)
     try:
@@ -87,14 +100,13 @@ def run_auto_segment(args) -> int:
                        "objects": [o.to_dict() for o in result.objects], "models": result.models})
         describe(result)
         raise UserError(result.message or f"no {args.auto} was found: nothing was written")
-    out = write_mask(args.output, result.mask)
+    objects = Path(args.objects_dir) if args.objects_dir else None
+    names = [objects / f"{i:02d}-{file_label(o.label)}.png" for i, o in enumerate(result.objects, 1)] if objects else []
+    check_outputs(inputs, [mask(args.output), *map(mask, names)])  # now that the objects' names are known
+    out = write_mask(args.output, result.mask, protect=inputs)
     outputs = [str(out)]
-    if args.objects_dir:
-        folder = Path(args.objects_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        for i, o in enumerate(result.objects, 1):
-            name = "".join(c if c.isalnum() else "-" for c in o.label).strip("-") or "object"
-            outputs.append(str(write_mask(folder / f"{i:02d}-{name}.png", o.mask)))
+    for name, o in zip(names, result.objects if objects else [], strict=True):
+        outputs.append(str(write_mask(name, o.mask, protect=[*inputs, out])))
     if args.json:
         emit_json({"outputs": outputs, "target": result.target, "margin_px": result.margin_px,
                    "area": int(result.mask.sum()), "objects": [o.to_dict() for o in result.objects],
@@ -104,6 +116,10 @@ def run_auto_segment(args) -> int:
         describe(result)
         print(out)
     return 0
+
+
+def file_label(label: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in label).strip("-")[:60] or "object"
 
 
 def auto_furniture_mask(args, photo):

@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
 
-from app.engine import Engine, Finished, Progress
+from app.engine import Engine, Finished, Progress, check_lora_file, default_models_dir, tiny_models_dir
 from app.errors import UserError
 from app.imaging.io import read_mask, read_photo
+from app.imaging.targets import IMAGE_FORMATS, Input, Target, check_write_targets, image, named
+
+
+def quality(text: str) -> int:
+    """argparse type: a JPEG / WebP quality, 1-100."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 100, got {text!r}") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 100 (got {value})")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a float that is a real number (NaN and infinity are refused at once)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number (got {text!r})")
+    return value
 
 
 def add_engine_options(p) -> None:
@@ -23,7 +48,7 @@ def add_engine_options(p) -> None:
 # Request fields whose option is not simply --field-name.
 _OPTIONS = {"margin_px": "--margin", "inpaint_scale": "--inpaint-control", "points": "--point/--box",
             "box": "--box", "photo": "PHOTO", "prompt": "--prompt", "model_set": "--model-set",
-            "max_side": "--resolution", "blur_px": "--blur", "prompts": "--prompt-file"}
+            "max_side": "--resolution", "blur_px": "--blur", "prompts": "--prompt-file", "threshold": "--min-score"}
 
 
 def option_name(field: str) -> str:
@@ -90,13 +115,54 @@ def load_mask(path: str | None, photo):
 def output_paths(out: str, photo_path: Path, count: int, tag: str) -> list[Path]:
     """`-o` names a file for one output, or a folder for several."""
     target = Path(out)
-    suffixes = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"}
-    if count == 1 and target.suffix.lower() in suffixes:
+    suffix = target.suffix.lower()
+    if count == 1 and suffix in IMAGE_FORMATS:
         return [target]
-    if target.suffix.lower() in suffixes:
+    if suffix in IMAGE_FORMATS:
         raise UserError(f"{out}: {count} variations need a folder for -o, not a file name")
-    ext = photo_path.suffix.lower() if photo_path.suffix.lower() in suffixes else ".png"
+    if suffix and not target.is_dir():  # x.gif: an unknown format, not a folder to make
+        raise UserError(f"{out}: cannot write '{target.suffix}' files (use .jpg, .png, .tif or .webp, "
+                        f"or name a folder)")
+    ext = photo_path.suffix.lower() if photo_path.suffix.lower() in IMAGE_FORMATS else ".png"
     return [target / f"{photo_path.stem}_{tag}_{i + 1}{ext}" for i in range(count)]
+
+
+def models_folder(spec: str | None) -> Input:
+    """The models folder a command reads (an input: nothing is written inside it)."""
+    if spec in (None, "auto"):
+        path = default_models_dir()
+    elif spec == "tiny":
+        path = tiny_models_dir()
+    else:
+        path = Path(spec).expanduser()
+    return Input(path, "the models folder")
+
+
+def photo_input(path) -> Input:
+    return Input(path, "the original photo")
+
+
+def mask_input(path) -> Input:
+    return Input(path, "the mask of this job")
+
+
+def lora_input(spec: str | None) -> Input:
+    """--lora FILE, checked up front (a damaged or non-LoRA file is refused, naming it)."""
+    if not spec or not Path(spec).expanduser().is_file():
+        return Input(None)  # a catalog name (checked when it is imported and when the job loads it)
+    path = Path(spec).expanduser()
+    check_lora_file(path)
+    return Input(path, "the LoRA of this job")
+
+
+def check_outputs(inputs: list, outputs: list[Target | Path]) -> None:
+    """Every write target of a command, checked before the job: never an input, always writable."""
+    check_write_targets(inputs, outputs)
+
+
+def with_sidecars(files: list[Path]) -> list[Target]:
+    return [t for f in files for t in (image(f), named(f.with_name(f.name + ".json")))]
+
 
 
 def emit_json(payload: dict) -> None:

@@ -17,9 +17,18 @@ import json
 import sys
 from pathlib import Path
 
-from app.cli.common import add_engine_options, emit_json, engine_for
+from app.cli.common import (
+    add_engine_options,
+    check_outputs,
+    emit_json,
+    engine_for,
+    finite_float,
+    lora_input,
+    models_folder,
+)
 from app.engine import EvalSettings, evaluate, table
-from app.errors import UserError
+from app.imaging.io import write_text
+from app.imaging.targets import Input, folder, named
 
 
 def register(sub) -> None:
@@ -28,15 +37,15 @@ def register(sub) -> None:
     p.add_argument("--masks", default=None, metavar="MASK_DIR", help="furniture masks named like the photos")
     p.add_argument("-o", "--output", required=True, metavar="REPORT.json")
     p.add_argument("--steps", type=int, default=30, metavar="N")
-    p.add_argument("--guidance", type=float, default=7.5, metavar="G")
-    p.add_argument("--strength", type=float, default=1.0, metavar="S")
+    p.add_argument("--guidance", type=finite_float, default=7.5, metavar="G")
+    p.add_argument("--strength", type=finite_float, default=1.0, metavar="S")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seeds masks, furniture and sampling")
     p.add_argument("--margin", type=int, default=None, metavar="PX", help="ring around objects (default ~20 px at 1024)")
     p.add_argument("--prefill", default="telea", choices=["telea", "ns", "erase", "none"])
     p.add_argument("--prompt", default="", metavar="TEXT")
     p.add_argument("--negative", default="", metavar="TEXT")
     p.add_argument("--lora", default=None, metavar="FILE")
-    p.add_argument("--lora-scale", type=float, default=0.8, metavar="W")
+    p.add_argument("--lora-scale", type=finite_float, default=0.8, metavar="W")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N photos")
     p.add_argument("--max-side", type=int, default=None, metavar="PX", help="reduce photos to this long side first")
     p.add_argument("--objects", type=int, default=None, metavar="K", help="shapes per generated mask (default 1-3)")
@@ -51,8 +60,10 @@ def register(sub) -> None:
 
 def run_eval_command(args) -> int:
     out = Path(args.output)
-    if out.suffix.lower() != ".json":
-        raise UserError(f"{out}: the report is JSON; name it REPORT.json")
+    inputs = [Input(Path(args.empty_dir), "the folder of empty rooms"), Input(args.masks, "the folder of masks"),
+              lora_input(args.lora), models_folder(args.models)]
+    check_outputs(inputs, [named(out, ".json", hint="the report is JSON: name it REPORT.json"),
+                           *([folder(args.save_dir)] if args.save_dir else [])])
     settings = EvalSettings(
         steps=args.steps, guidance=args.guidance, strength=args.strength, seed=args.seed, margin_px=args.margin,
         prefill=args.prefill, prompt=args.prompt, negative=args.negative, lora=args.lora,
@@ -69,10 +80,7 @@ def run_eval_command(args) -> int:
         report = evaluate(engine, args.empty_dir, args.masks, settings, progress)
     finally:
         engine.shutdown()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
-    tmp.replace(out)
+    write_text(out, json.dumps(report, indent=2, default=str, allow_nan=False) + "\n", protect=inputs)
     if args.json:
         emit_json(report)
     else:

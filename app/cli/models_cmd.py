@@ -19,7 +19,7 @@ import sys
 import threading
 from pathlib import Path
 
-from app.cli.common import emit_json
+from app.cli.common import emit_json, finite_float
 from app.engine import (
     Catalog,
     DownloadCancelled,
@@ -50,7 +50,7 @@ def register(sub) -> None:
     q = msub.add_parser("list", help="models and sets: installed or not, size, licence; the recommended set")
     common(q)
     q.add_argument("--all", action="store_true", help="also list models that are in no set")
-    q.add_argument("--vram", type=float, default=None, metavar="GB",
+    q.add_argument("--vram", type=finite_float, default=None, metavar="GB",
                    help="recommend for this much GPU memory instead of the detected GPU")
     q.set_defaults(run=run_list)
 
@@ -177,10 +177,12 @@ def run_list(args) -> int:
                                       "fast mode" if s.get("fast") else "",
                                       "" if s["commercial_use"] else "NON-COMMERCIAL") if x)
         out.write(f"  {s['name']:<22} {s['title']:<42} [{extra}] {mark}{star}\n")
-    out.write("\nModels:\n")
+    out.write("\nModels (checksum: pinned by the catalog, or UNPINNED: the first download is trusted):\n")
     for m in models:
         size = human_bytes(m["size_bytes"]) if m["size_bytes"] else "?"
-        out.write(f"  {m['name']:<30} {m['role']:<18} {m['arch'] or '':<5} {size:>9}  {m['status']:<9} {_licence(m)}\n")
+        pin = m["pin"] if m["pin"] in ("pinned", "recorded") else m["pin"].upper()
+        out.write(f"  {m['name']:<30} {m['role']:<18} {m['arch'] or '':<5} {size:>9}  {m['status']:<9} {pin:<14} "
+                  f"{_licence(m)}\n")
     if not installed_sets:
         target = recommended or "standard"
         out.write(f"\nNo complete set yet: `python main.py models download {target}` gets the recommended one, "
@@ -198,6 +200,17 @@ def _with_cancel(fn):
         raise DownloadCancelled("cancelled: run the same command again to resume") from None
 
 
+def _download_size(catalog, todo: list[str]) -> str:
+    sizes = [catalog.entry(m).size_bytes for m in todo]
+    known = sum(s for s in sizes if s)
+    unknown = sum(1 for s in sizes if not s)
+    if not unknown:
+        return f"about {human_bytes(known)}"
+    if not known:
+        return "size unknown"
+    return f"about {human_bytes(known)}, plus {unknown} of unknown size"
+
+
 def run_download(args) -> int:
     catalog = _catalog(args.models, create=True)
     todo = plan(catalog, args.names)
@@ -205,18 +218,20 @@ def run_download(args) -> int:
     done, failed = [], []
     if not todo and not args.json:
         print("everything asked for is already installed", file=sys.stderr)
-    total = sum(catalog.entry(m).size_bytes or 0 for m in todo)
     if todo and not args.json:
-        print(f"downloading {', '.join(todo)} (about {human_bytes(total)}) into {catalog.root}", file=sys.stderr)
-        flagged = [m for m in todo if catalog.entry(m).commercial_use is False]
-        for m in flagged:
-            e = catalog.entry(m)
-            print(f"note: {m} has a NON-COMMERCIAL licence ({e.license}): results made with it may not be used "
-                  f"for paid work such as listing photos. {e.info.get('license_note') or ''}".rstrip(), file=sys.stderr)
+        print(f"downloading {', '.join(todo)} ({_download_size(catalog, todo)}) into {catalog.root}", file=sys.stderr)
         for m in todo:
-            if catalog.entry(m).info.get("gated"):
-                print(f"note: {m} comes from a gated hub repository ({catalog.entry(m).info.get('repo')}): accept its "
+            entry = catalog.entry(m)
+            if entry.commercial_use is False:
+                print(f"note: {m} has a NON-COMMERCIAL licence ({entry.license}): results made with it may not be "
+                      f"used for paid work such as listing photos. {entry.info.get('license_note') or ''}".rstrip(),
+                      file=sys.stderr)
+            if entry.info.get("gated"):
+                print(f"note: {m} comes from a gated hub repository ({entry.info.get('repo')}): accept its "
                       f"licence on the hub page and log in with `hf auth login` first", file=sys.stderr)
+            if entry.pin not in ("pinned", "recorded"):
+                print(f"note: {m} is {entry.pin.upper()} in the catalog: its files are checked against the hub's "
+                      f"checksums, and the first download's are recorded for `models verify`", file=sys.stderr)
     check_space_for(catalog, todo)
 
     def work(cancel):
@@ -304,6 +319,8 @@ def run_verify(args) -> int:
             print(f"{r['name']:<30} {state}  ({', '.join(r['checked'])})")
             for p in r["problems"]:
                 print(f"  {p}")
+            if r.get("note"):
+                print(f"  note: {r['note']}")
         if not results:
             print("no installed models to verify", file=sys.stderr)
     return 0 if ok else 1

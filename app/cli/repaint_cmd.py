@@ -19,17 +19,22 @@ from app import __version__
 from app.cli.common import (
     Stopwatch,
     add_engine_options,
+    check_outputs,
     emit_json,
     engine_for,
     load_mask,
     load_photo,
+    mask_input,
+    models_folder,
     output_paths,
+    photo_input,
     run_job,
+    with_sidecars,
 )
 from app.engine import RepaintRequest
 from app.errors import UserError
-from app.imaging._files import atomic_write
-from app.imaging.io import write_photo
+from app.imaging.io import write_photo, write_text
+from app.imaging.targets import named
 
 CSV_NAME = "repaint.csv"
 CSV_FIELDS = ("file_name", "prompt", "seed")
@@ -96,7 +101,7 @@ def build_request(args, photo) -> RepaintRequest:
     return request
 
 
-def write_csv(folder: Path, rows: list[dict]) -> Path:
+def write_csv(folder: Path, rows: list[dict], protect=()) -> Path:
     """repaint.csv beside the outputs: rows of earlier runs stay, a file written again gets its new row."""
     path = folder / CSV_NAME
     old: list[dict] = []
@@ -112,19 +117,18 @@ def write_csv(folder: Path, rows: list[dict]) -> Path:
     writer.writeheader()
     for r in [r for r in old if r["file_name"] not in names] + rows:
         writer.writerow(r)
-    atomic_write(path, lambda f: f.write(buf.getvalue().encode("utf-8")))
-    return path
+    return write_text(path, buf.getvalue(), protect)
 
 
 def run_repaint_command(args) -> int:
     clock = Stopwatch()
     photo = load_photo(args.photo)
     request = build_request(args, photo)
-    protect = [photo.path] + [Path(p) for p in (args.keep, args.mask, args.prompt_file) if p]
+    protect = [photo_input(photo.path), *(mask_input(p) for p in (args.keep, args.mask) if p),
+               *(Path(p) for p in (args.prompt_file,) if p), models_folder(args.models)]
     targets = output_paths(args.output, photo.path, len(request.all_prompts) * request.variations, "repaint")
-    for t in targets:  # refuse before spending minutes on the job
-        if any(t.resolve() == p.resolve() for p in protect):
-            raise UserError(f"{t}: refusing to write over an input")
+    # refuse before spending minutes on the job: every output, its sidecar and the CSV
+    check_outputs(protect, [*with_sidecars(targets), named(targets[0].parent / CSV_NAME, ".csv")])
     loaded_at = clock()
     engine = engine_for(args)
     try:
@@ -139,7 +143,7 @@ def run_repaint_command(args) -> int:
         out = write_photo(path, image, source=photo, quality=args.quality, metadata=meta, protect=protect)
         outputs.append(str(out))
         rows.append({"file_name": out.name, "prompt": prompt, "seed": seed})
-    table = write_csv(Path(outputs[0]).parent, rows)
+    table = write_csv(Path(outputs[0]).parent, rows, protect)
     timings = {**result.timings, "read_s": loaded_at, "total_s": clock()}
     if args.json:
         emit_json({"outputs": outputs, "seeds": result.seeds, "prompts": result.prompts, "csv": str(table),

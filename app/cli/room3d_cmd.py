@@ -14,10 +14,21 @@ import sys
 from pathlib import Path
 
 from app import __version__
-from app.cli.common import Stopwatch, add_engine_options, emit_json, engine_for, load_photo, run_job
+from app.cli.common import (
+    Stopwatch,
+    add_engine_options,
+    check_outputs,
+    emit_json,
+    engine_for,
+    load_photo,
+    models_folder,
+    photo_input,
+    run_job,
+)
 from app.engine import ROOM_FORMATS as FORMATS
 from app.engine import Room3DRequest, focal_35mm_from_exif, write_room
 from app.errors import UserError
+from app.imaging.targets import Input, named
 
 
 def register(sub) -> None:
@@ -39,21 +50,20 @@ def run_room3d_command(args) -> int:
     if out.suffix.lower() not in FORMATS:
         raise UserError(f"{out}: write a .glb or a .ply file")
     photo = load_photo(args.photo)
-    protect = [photo.path]
+    protect = [photo_input(photo.path), models_folder(args.models)]
     result_img = None
     if args.result:
         other = load_photo(args.result)
         if other.pixels.shape != photo.pixels.shape:
             raise UserError(f"{args.result}: the result is {other.size[0]}x{other.size[1]} but {photo.path.name} is "
                             f"{photo.size[0]}x{photo.size[1]}: give a result of this photo")
-        result_img, protect = other.pixels, protect + [other.path]
+        result_img, protect = other.pixels, protect + [Input(other.path, "the result to colour the room with")]
     focal = args.focal_35mm if args.focal_35mm is not None else focal_35mm_from_exif(photo.exif)
     request = Room3DRequest(photo=photo.pixels, photo_path=str(photo.path), models=args.models,
                                model_set=args.model_set, device=args.device, result=result_img, focal_35mm=focal,
                                max_side=args.resolution, points=args.points)
     request.validate()
-    if any(out.resolve() == p.resolve() for p in protect):
-        raise UserError(f"{out}: refusing to write over an input")
+    check_outputs(protect, [named(out, *FORMATS), named(out.with_name(out.name + ".json"))])  # before the job
     engine = engine_for(args)
     try:
         room = run_job(engine, request)

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import math
+
 from app.cli.auto_masks import (
     add_auto_options,
     run_auto_segment,  # automatic masks (furniture, floor, structure)
 )
-from app.cli.common import Stopwatch, add_engine_options, emit_json, engine_for, load_photo, run_job
+from app.cli.common import (
+    Stopwatch,
+    add_engine_options,
+    check_outputs,
+    emit_json,
+    engine_for,
+    load_photo,
+    models_folder,
+    photo_input,
+    run_job,
+)
 from app.cli.text_masks import (
     add_text_options,
     run_text_segment_command,  # every instance of a named thing (SAM 3)
@@ -14,27 +26,33 @@ from app.cli.text_masks import (
 from app.engine import SegmentRequest
 from app.errors import UserError
 from app.imaging.io import write_mask
+from app.imaging.targets import mask
+
+
+def _numbers(option: str, text: str, parts: list[str], form: str) -> list[float]:
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise UserError(f"{option} {text}: expected {form}") from None
+    if not all(math.isfinite(v) for v in values):
+        raise UserError(f"{option} {text}: every coordinate must be a finite number")
+    return values
 
 
 def parse_point(text: str) -> tuple[float, float, bool]:
     parts = [p.strip() for p in text.split(",")]
-    try:
-        if len(parts) == 2:
-            return float(parts[0]), float(parts[1]), True
-        if len(parts) == 3 and parts[2].lower() in ("neg", "-", "0", "negative"):
-            return float(parts[0]), float(parts[1]), False
-        if len(parts) == 3 and parts[2].lower() in ("pos", "+", "1", "positive"):
-            return float(parts[0]), float(parts[1]), True
-    except ValueError:
-        pass
-    raise UserError(f"--point {text}: expected X,Y or X,Y,neg")
+    sign = parts[2].lower() if len(parts) == 3 else "pos"
+    if len(parts) not in (2, 3) or sign not in ("neg", "-", "0", "negative", "pos", "+", "1", "positive"):
+        raise UserError(f"--point {text}: expected X,Y or X,Y,neg")
+    x, y = _numbers("--point", text, parts[:2], "X,Y or X,Y,neg")
+    return x, y, sign not in ("neg", "-", "0", "negative")
 
 
 def parse_box(text: str) -> tuple[float, float, float, float]:
-    try:
-        x0, y0, x1, y1 = (float(v) for v in text.split(","))
-    except ValueError:
-        raise UserError(f"--box {text}: expected X0,Y0,X1,Y1") from None
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise UserError(f"--box {text}: expected X0,Y0,X1,Y1")
+    x0, y0, x1, y1 = _numbers("--box", text, parts, "X0,Y0,X1,Y1")
     return x0, y0, x1, y1
 
 
@@ -61,6 +79,8 @@ def run_segment_command(args) -> int:
         return run_auto_segment(args)
     clock = Stopwatch()
     photo = load_photo(args.photo)
+    inputs = [photo_input(photo.path), models_folder(args.models)]
+    check_outputs(inputs, [mask(args.output)])
     request = SegmentRequest(photo=photo.pixels, photo_path=str(photo.path), models=args.models,
                                 model_set=args.model_set, device=args.device, points=points, box=box,
                                 mask_index=args.mask_index)
@@ -69,7 +89,7 @@ def run_segment_command(args) -> int:
         result = run_job(engine, request)
     finally:
         engine.shutdown()
-    out = write_mask(args.output, result.mask)
+    out = write_mask(args.output, result.mask, protect=inputs)
     if args.json:
         emit_json({"outputs": [str(out)], "scores": result.scores, "chosen": result.chosen,
                    "area": int(result.mask.sum()), "request": request.to_dict(),

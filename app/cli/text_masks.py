@@ -13,16 +13,28 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from app.cli.common import Stopwatch, emit_json, engine_for, load_photo, run_job
+from app.cli.auto_masks import file_label
+from app.cli.common import (
+    Stopwatch,
+    check_outputs,
+    emit_json,
+    engine_for,
+    finite_float,
+    load_photo,
+    models_folder,
+    photo_input,
+    run_job,
+)
 from app.engine import TextSegmentRequest, TextSegmentResult
 from app.errors import UserError
 from app.imaging.io import write_mask
+from app.imaging.targets import folder, mask
 
 
 def add_text_options(p) -> None:
     p.add_argument("--text", default=None, metavar="'CHAIRS'",
                    help="select every instance of what this names (SAM 3); several: 'sofa, floor lamp'")
-    p.add_argument("--min-score", type=float, default=0.5, metavar="S",
+    p.add_argument("--min-score", type=finite_float, default=0.5, metavar="S",
                    help="--text: keep instances scoring at least this, 0-1 (default 0.5)")
     p.add_argument("--max-instances", type=int, default=50, metavar="N", help="--text: at most this many (default 50)")
 
@@ -32,12 +44,6 @@ def _check(args) -> None:
         raise UserError("--text finds the objects by itself: leave out --point and --box")
     if getattr(args, "auto", None):
         raise UserError("choose one of --text and --auto")
-    if not 0.0 <= args.min_score <= 1.0:
-        raise UserError(f"--min-score must be between 0 and 1 (got {args.min_score})")
-    if not 1 <= args.max_instances <= 500:
-        raise UserError(f"--max-instances must be from 1 to 500 (got {args.max_instances})")
-    if Path(args.output).resolve() == Path(args.photo).resolve():
-        raise UserError(f"-o {args.output}: that is the photo itself; the mask needs a file of its own")
 
 
 def describe(result: TextSegmentResult, stream=None) -> None:
@@ -49,10 +55,11 @@ def describe(result: TextSegmentResult, stream=None) -> None:
 
 
 def run_text_segment_command(args) -> int:
-
     _check(args)
     clock = Stopwatch()
     photo = load_photo(args.photo)
+    inputs = [photo_input(photo.path), models_folder(args.models)]
+    check_outputs(inputs, [mask(args.output), *([folder(args.objects_dir)] if args.objects_dir else [])])
     request = TextSegmentRequest(photo=photo.pixels, photo_path=str(photo.path), models=args.models,
                                     model_set=args.model_set, device=args.device, text=args.text,
                                     threshold=args.min_score, max_instances=args.max_instances)
@@ -66,14 +73,13 @@ def run_text_segment_command(args) -> int:
         if args.json:
             emit_json({"outputs": [], "message": result.message, "objects": [], "model": result.model})
         raise UserError(result.message)
-    out = write_mask(args.output, result.mask)
+    objects = Path(args.objects_dir) if args.objects_dir else None
+    names = [objects / f"{i:02d}-{file_label(o.label)}.png" for i, o in enumerate(result.objects, 1)] if objects else []
+    check_outputs(inputs, [mask(args.output), *map(mask, names)])  # now that the objects' names are known
+    out = write_mask(args.output, result.mask, protect=inputs)
     outputs = [str(out)]
-    if args.objects_dir:
-        folder = Path(args.objects_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        for i, o in enumerate(result.objects, 1):
-            name = "".join(c if c.isalnum() else "-" for c in o.label).strip("-") or "object"
-            outputs.append(str(write_mask(folder / f"{i:02d}-{name}.png", o.mask)))
+    for name, o in zip(names, result.objects, strict=False):
+        outputs.append(str(write_mask(name, o.mask, protect=[*inputs, out])))
     if args.json:
         emit_json({"outputs": outputs, "text": result.text, "model": result.model,
                    "area": int(result.mask.sum()), "objects": [o.to_dict() for o in result.objects],

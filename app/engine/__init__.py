@@ -26,6 +26,7 @@ from app.engine.models.entries import default_models_dir
 from app.engine.models.importer import import_path
 from app.engine.models.store import remove, verify
 from app.engine.models.transfer import DownloadCancelled, DownloadProgress, check_disk_space, human_bytes
+from app.engine.models.weights import check_lora_file
 from app.engine.requests import (
     AutoMaskRequest,
     DefurnishRequest,
@@ -58,12 +59,14 @@ from app.engine.tiny.models import ensure_tiny_models, tiny_models_dir
 from app.engine.worker import Engine, Job
 
 __all__ = [
-    "MEMORY_MODES", "AutoMaskRequest", "AutoMaskResult", "available_devices", "Cancelled", "Catalog", "DefurnishRequest", "DeviceInfo",
-    "DownloadCancelled", "DownloadProgress", "EmbedRequest", "EmbedResult", "Engine", "EvalSettings", "Event",
-    "Failed", "Finished", "GenerationRequest", "GenerationResult", "GuidesRequest", "GuidesResult",
-    "InvalidRequest", "Job", "Orbit", "ROOM_FORMATS", "JobKind", "MaskObject", "Progress", "RepaintRequest", "Request", "Room3DRequest", "Room3DResult", "SegmentRequest", "SegmentResult",
-    "StageRequest", "Started", "TextSegmentRequest", "TextSegmentResult", "array_digest", "check_disk_space",
-    "check_space_for", "combine_objects", "default_margin", "default_models_dir", "ensure_tiny_models",
-    "evaluate", "focal_35mm_from_exif", "grid_colors", "home_orbit", "human_bytes", "import_path", "install", "pick_device", "plan", "quiet_libraries", "remove", "render_points", "request_type", "run_benchmarks", "write_room",
-    "table", "tiny_models_dir", "verify",
+    "array_digest", "AutoMaskRequest", "AutoMaskResult", "available_devices", "Cancelled", "Catalog",
+    "check_disk_space", "check_lora_file", "check_space_for", "combine_objects", "default_margin",
+    "default_models_dir", "DefurnishRequest", "DeviceInfo", "DownloadCancelled", "DownloadProgress",
+    "EmbedRequest", "EmbedResult", "Engine", "ensure_tiny_models", "EvalSettings", "evaluate", "Event",
+    "Failed", "Finished", "focal_35mm_from_exif", "GenerationRequest", "GenerationResult", "grid_colors",
+    "GuidesRequest", "GuidesResult", "home_orbit", "human_bytes", "import_path", "install", "InvalidRequest",
+    "Job", "JobKind", "MaskObject", "MEMORY_MODES", "Orbit", "pick_device", "plan", "Progress",
+    "quiet_libraries", "remove", "render_points", "RepaintRequest", "Request", "request_type", "Room3DRequest",
+    "Room3DResult", "ROOM_FORMATS", "run_benchmarks", "SegmentRequest", "SegmentResult", "StageRequest",
+    "Started", "table", "TextSegmentRequest", "TextSegmentResult", "tiny_models_dir", "verify", "write_room",
 ]

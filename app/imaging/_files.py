@@ -1,12 +1,17 @@
-"""File-system helpers for writers: never clobber an original, never leave a half-written file."""
+"""File-system helpers shared by readers and writers: what a path that cannot be opened is,
+and the permissions a new file gets."""
 
 from __future__ import annotations
 
+import errno
 import os
-import tempfile
-from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import BinaryIO
+
+from app.errors import UserError
+
+
+class PhotoError(UserError):
+    """A photo or mask file that cannot be read or written; the message names the file."""
 
 
 def _current_umask() -> int:
@@ -17,49 +22,30 @@ def _current_umask() -> int:
     return mask
 
 
-_UMASK = _current_umask()
+UMASK = _current_umask()
 
 
-def same_file(a: Path, b: Path) -> bool:
-    """True when a and b name the same file (resolved paths, or samefile for links/case)."""
+def new_file_mode(path: Path) -> int:
+    """The mode a file written at `path` should have: the old file's, else 0666 less the umask."""
     try:
-        if a.resolve() == b.resolve():
-            return True
+        return path.stat().st_mode & 0o7777
     except OSError:
-        pass
+        return 0o666 & ~UMASK
+
+
+def link_problem(path: Path) -> str | None:
+    """Why `path` cannot be followed: a symlink loop, or a link to nothing; None when it can."""
     try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
+        os.stat(path)
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or getattr(exc, "winerror", None) == 1921:  # 1921: Windows' loop
+            return "a symbolic link that loops back on itself"
+        if os.path.islink(path):
+            return f"a symbolic link to {os.readlink(path)}, which does not exist"
+        return None
 
 
-def protected_match(path: Path, protect: Iterable[Path | str | None]) -> Path | None:
-    """The first protected path that `path` would overwrite, else None."""
-    for other in protect:
-        if other is not None and same_file(path, Path(other)):
-            return Path(other)
-    return None
-
-
-def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
-    """Write through `write(fileobj)` into a temp file beside `path`, then os.replace it.
-
-    Readers never see a partial file, and a failure leaves nothing behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_UMASK
-            os.chmod(tmp, mode)
-        except OSError:
-            pass  # permissions are cosmetic; the data is what matters
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+def missing(path: Path) -> str:
+    """The message for a path that is not there (or is a loop / dangling link)."""
+    return f"{path}: {link_problem(path) or 'no such file'}"

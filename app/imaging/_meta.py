@@ -81,8 +81,39 @@ def exif_for_output(exif: bytes | None, size: tuple[int, int]) -> Image.Exif | N
 
 
 def to_json(metadata: dict[str, Any]) -> str:
-    # default=str: requests may hold Paths or enums; the record must still be written.
-    return json.dumps(metadata, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    """The record as JSON; ValueError for NaN / infinity (most JSON readers refuse them).
+    default=str: requests may hold Paths or enums; the record must still be written."""
+    return json.dumps(metadata, indent=2, sort_keys=True, ensure_ascii=False, default=str, allow_nan=False)
+
+
+JPEG_RECORD_BYTES = 60_000  # a JPEG comment segment holds 64 kB, prefix included
+
+
+def _shorten(value: Any, cap: int, where: str, cut: list[str]) -> Any:
+    if isinstance(value, str) and len(value) > cap:
+        cut.append(where)
+        return value[:cap] + "…"
+    if isinstance(value, dict):
+        return {k: _shorten(v, cap, f"{where}.{k}" if where else str(k), cut) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shorten(v, cap, f"{where}[{i}]", cut) for i, v in enumerate(value)]
+    return value
+
+
+def for_file(metadata: dict[str, Any], full: str, fmt: str, sidecar: str | None) -> str:
+    """The record to embed in a file of format `fmt`: the full one where it fits (always, except
+    in a JPEG's 64 kB comment); else long texts are cut, with a note naming what was cut and
+    where the full record is (the sidecar). Decided before anything is written."""
+    if fmt != "JPEG" or len(full.encode("utf-8")) <= JPEG_RECORD_BYTES:
+        return full
+    note = {"full_record": sidecar, "reason": "a JPEG holds 64 kB of metadata"}
+    for cap in (4000, 1000, 200, 40):
+        cut: list[str] = []
+        short = _shorten(metadata, cap, "", cut)
+        text = to_json({**short, "truncated": {**note, "fields": cut}})
+        if len(text.encode("utf-8")) <= JPEG_RECORD_BYTES:
+            return text
+    return to_json({"app": metadata.get("app"), "seed": metadata.get("seed"), "truncated": note})
 
 
 def xmp_packet(text: str) -> bytes:

@@ -49,7 +49,7 @@ def write_zip(files: Mapping[str, Any], path: Path, last: Mapping[str, bytes] = 
                 z.writestr(name, data)
             for name, data in dict(last).items():
                 z.writestr(name, data)
-        os.chmod(tmp, 0o666 & ~_files._UMASK)  # mkstemp makes 0600 files; a project is an ordinary file
+        os.chmod(tmp, _files.new_file_mode(path))  # mkstemp makes 0600 files; a project is an ordinary file
         os.replace(tmp, path)
     except OSError as exc:
         raise UserError(f"{path}: cannot save it ({exc.strerror or exc})") from None

@@ -8,27 +8,31 @@ names the file; Pillow's own exceptions never reach the caller."""
 from __future__ import annotations
 
 import contextlib
+import io
 import json
+import logging
+import os
 import re
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import cv2
 import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from app import settings
-from app.errors import UserError
 
 from . import _files, _meta, _pixels, png
+from ._commit import write_together
+from ._files import PhotoError
+from .targets import IMAGE_FORMATS, Input, Target, check_write_targets, image, named
 
-
-class PhotoError(UserError):
-    """A photo or mask file that cannot be read or written; the message names the file."""
-
+__all__ = ["Photo", "PhotoError", "read_mask", "read_metadata", "read_photo", "write_file", "write_mask", "write_photo",
+           "write_text"]
+log = logging.getLogger(__name__)
 
 @dataclass
 class Photo:
@@ -45,15 +49,30 @@ class Photo:
         return w, h
 
 
-_WRITE_FORMATS = {
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".png": "PNG",
-    ".tif": "TIFF",
-    ".tiff": "TIFF",
-    ".webp": "WEBP",
-}
 _heif_registered = False
+_QUIET = (os.path.dirname(Image.__file__), os.path.dirname(__file__))
+
+
+def _route_pillow_warnings() -> None:
+    """Pillow's warnings about odd files (corrupt EXIF, palette transparency, big images) go to
+    the debug log, not to the user's terminal: what matters is raised as a PhotoError instead."""
+    previous = warnings.showwarning
+    if getattr(previous, "roomstager", False):
+        return
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if str(filename).startswith(_QUIET) or category.__module__.startswith("PIL"):
+            log.debug("Pillow: %s: %s", category.__name__, message)
+            return
+        previous(message, category, filename, lineno, file, line)
+
+    show.roomstager = True
+    warnings.showwarning = show
+
+
+_route_pillow_warnings()
+# Sizes are checked on the header against our own limit (with a message naming the file).
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 def _register_heif() -> None:
@@ -90,21 +109,24 @@ def _mp(pixels: int) -> str:
 
 
 @contextlib.contextmanager
-def _open(path: Path, max_pixels: int | None, expect: tuple[int, int] | None = None) -> Iterator[Image.Image]:
-    """Open `path` lazily, check its header size, then fully decode it."""
+def _open(path: Path, max_pixels: int | None, expect: tuple[int, int] | None = None,
+          data: bytes | None = None) -> Iterator[Image.Image]:
+    """Open `path` (or `data`, the bytes of a file named `path`) lazily, check its header size,
+    then fully decode it."""
     name = str(path)
-    if not path.exists():
-        raise PhotoError(f"{name}: no such file")
-    if not path.is_file():
-        raise PhotoError(f"{name}: not a file")
-    if path.stat().st_size == 0:
+    if data is None:
+        if not path.exists():
+            raise PhotoError(_files.missing(path))
+        if not path.is_file():
+            raise PhotoError(f"{name}: not a file")
+        if path.stat().st_size == 0:
+            raise PhotoError(f"{name}: the file is empty (0 bytes)")
+    elif not data:
         raise PhotoError(f"{name}: the file is empty (0 bytes)")
     _register_heif()
     _allow_pixels(max(max_pixels or 0, expect[0] * expect[1] if expect else 0))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(path)
+        img = Image.open(path if data is None else io.BytesIO(data))
     except Image.DecompressionBombError as e:
         m = re.search(r"\((\d+) pixels\)", str(e))
         size = f"{_mp(int(m.group(1)))} megapixels" if m else "the image"
@@ -142,11 +164,12 @@ def _open(path: Path, max_pixels: int | None, expect: tuple[int, int] | None = N
         yield img
 
 
-def read_photo(path: str | Path, max_pixels: int | None = None) -> Photo:
+def read_photo(path: str | Path, max_pixels: int | None = None, data: bytes | None = None) -> Photo:
     """Read a photo as upright RGB uint8; PhotoError (naming the file) for anything unusable.
-    `max_pixels` defaults to the app's limit (settings.max_pixels)."""
+    `max_pixels` defaults to the app's limit (settings.max_pixels). With `data`, the photo is
+    read from those bytes (a copy kept in a project) and `path` only names it."""
     path = Path(path)
-    with _open(path, settings.max_pixels() if max_pixels is None else max_pixels) as img:
+    with _open(path, settings.max_pixels() if max_pixels is None else max_pixels, data=data) as img:
         orientation = img.info.pop("_orientation")
         fmt, mode = img.format or "", img.mode
         exif = _meta.clean_exif(img)
@@ -178,29 +201,10 @@ def read_mask(path: str | Path, size: tuple[int, int]) -> np.ndarray:
     return _pixels.orient(gray >= 128, orientation)
 
 
-def _check_target(path: Path, protect: Iterable[Path | str | None]) -> str:
-    fmt = _WRITE_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise PhotoError(
-            f"{path}: cannot write '{path.suffix or 'no extension'}' files (use .jpg, .png, .tif or .webp)"
-        )
-    if path.is_dir():
-        raise PhotoError(f"{path}: is a folder, not a file name")
-    hit = _files.protected_match(path, protect)
-    if hit is not None:
-        raise PhotoError(f"{path}: refusing to write over the original {hit}")
-    return fmt
-
-
-def _check_target_sidecar(side: Path, protect: list) -> None:
-    hit = _files.protected_match(side, protect)
-    if hit is not None:
-        raise PhotoError(f"{side}: refusing to write over {hit}")
-
-
 def _save_params(
     fmt: str, size: tuple[int, int], source: Photo | None, quality: int, meta_text: str | None
 ) -> dict[str, Any]:
+    """Pillow's save options; `meta_text` must already fit the format (see _meta.for_file)."""
     exif = _meta.exif_for_output(source.exif if source else None, size)
     icc = source.icc_profile if source else None
     p: dict[str, Any] = {"format": fmt}
@@ -210,10 +214,7 @@ def _save_params(
         # 4:4:4: chroma subsampling smears colour across the mask's crisp edges.
         p.update(quality=quality, subsampling=0, optimize=True)
         if meta_text is not None:
-            com = _meta.COM_PREFIX + meta_text.encode("utf-8")
-            if len(com) > 65_000:
-                raise ValueError("metadata is too large to embed in a JPEG comment (65 kB)")
-            p["comment"] = com
+            p["comment"] = _meta.COM_PREFIX + meta_text.encode("utf-8")
     elif fmt == "WEBP":
         p.update(quality=quality, method=4)
         if meta_text is not None:
@@ -247,27 +248,33 @@ def write_photo(
     quality: int = 95,
     metadata: dict | None = None,
     sidecar: bool = True,
-    protect: Iterable[Path] = (),
+    protect: Iterable[Path | Input | None] = (),
 ) -> Path:
-    """Write RGB uint8 pixels atomically; format from the suffix; never over `source.path`
-    or any `protect` path. Carries the source's EXIF and ICC profile; records `metadata`
-    in the file and (sidecar=True) in `<file name>.json` beside it. Returns the path."""
+    """Write RGB uint8 pixels; format from the suffix; never over `source.path` or any `protect`
+    path (targets.check_write_targets). Carries the source's EXIF and ICC profile; records
+    `metadata` in the file and (sidecar=True) in `<file name>.json` beside it, the two written
+    as one unit (both or neither). Returns the path."""
     path = Path(path)
     pixels = np.asarray(pixels)
     if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype != np.uint8:
         raise ValueError(f"write_photo wants HxWx3 uint8 pixels, got {pixels.shape} {pixels.dtype}")
-    guard = [source.path if source else None, *protect]
-    fmt = _check_target(path, guard)
-    side = path.with_name(path.name + ".json")
-    if metadata is not None and sidecar:
-        _check_target_sidecar(side, guard)
-    meta_text = _meta.to_json(metadata) if metadata is not None else None
-    size = (pixels.shape[1], pixels.shape[0])
-    params = _save_params(fmt, size, source, quality, meta_text)
+    side = path.with_name(path.name + ".json") if metadata is not None and sidecar else None
+    check_write_targets([source.path if source else None, *protect],
+                        [image(path), *([named(side)] if side else [])])
+    fmt = IMAGE_FORMATS[path.suffix.lower()]
+    full_text = in_file = None
+    if metadata is not None:
+        try:
+            full_text = _meta.to_json(metadata)
+        except ValueError as exc:  # NaN / infinity: no JSON reader takes them
+            raise PhotoError(f"{path}: cannot record the request ({exc})") from None
+        in_file = _meta.for_file(metadata, full_text, fmt, side.name if side else None)
+    params = _save_params(fmt, (pixels.shape[1], pixels.shape[0]), source, quality, in_file)
+    parts = [(path, _writer(fmt, pixels, params, in_file))]
+    if side is not None:
+        parts.append((side, lambda f: f.write((full_text + "\n").encode("utf-8"))))
     try:
-        _files.atomic_write(path, _writer(fmt, pixels, params, meta_text))
-        if meta_text is not None and sidecar:
-            _files.atomic_write(side, lambda f: f.write((meta_text + "\n").encode("utf-8")))
+        write_together(parts)
     except OSError as e:
         raise PhotoError(f"{path}: cannot write it ({e.strerror or e})") from None
     return path
@@ -283,18 +290,49 @@ def _writer(fmt: str, pixels: np.ndarray, params: dict[str, Any], meta_text: str
     return lambda f: img.save(f, **params)
 
 
-def write_mask(path: str | Path, mask: np.ndarray) -> Path:
-    """Write a bool mask as an 8-bit greyscale PNG (0 / 255), atomically."""
+def write_mask(path: str | Path, mask: np.ndarray, protect: Iterable[Path | Input | None] = ()) -> Path:
+    """Write a bool mask as an 8-bit greyscale PNG (0 / 255), atomically, never over `protect`."""
     path = Path(path)
     mask = np.asarray(mask)
     if mask.ndim != 2:
         raise ValueError(f"write_mask wants an HxW mask, got shape {mask.shape}")
+    check_write_targets(protect, [named(path, ".png", hint="masks are written as PNG: name it .png")])
     img = Image.fromarray(np.where(mask.astype(bool), 255, 0).astype(np.uint8), "L")
     try:
-        _files.atomic_write(path, lambda f: img.save(f, format="PNG"))
+        write_together([(path, lambda f: img.save(f, format="PNG"))])
     except OSError as e:
         raise PhotoError(f"{path}: cannot write it ({e.strerror or e})") from None
     return path
+
+
+def write_file(path: str | Path, data: bytes | Callable[[BinaryIO], None],
+               protect: Iterable[Path | Input | None] = (), target: Target | None = None) -> Path:
+    """Write `data` (bytes, or a function writing into a binary file) atomically, never over `protect`,
+    with the user's normal permissions (a report, a manifest, a project)."""
+    path = Path(path)
+    check_write_targets(protect, [target or named(path)])
+    write = data if callable(data) else (lambda f: f.write(data))
+    try:
+        write_together([(path, write)])
+    except OSError as e:
+        raise PhotoError(f"{path}: cannot write it ({e.strerror or e})") from None
+    return path
+
+
+def write_files(parts: list[tuple[Path, bytes]], protect: Iterable[Path | Input | None] = (),
+                targets: list[Target] | None = None) -> None:
+    """Write several files as one unit (all of them or none replaced), never over `protect`: a file and
+    its sidecar. `targets` says what each may be (default: any name)."""
+    check_write_targets(protect, targets or [named(p) for p, _ in parts])
+    try:
+        write_together([(Path(p), (lambda f, d=data: f.write(d))) for p, data in parts])
+    except OSError as e:
+        raise PhotoError(f"{parts[0][0]}: cannot write it ({e.strerror or e})") from None
+
+
+def write_text(path: str | Path, text: str, protect: Iterable[Path | Input | None] = ()) -> Path:
+    """Write a text file (UTF-8) atomically, never over `protect`."""
+    return write_file(path, text.encode("utf-8"), protect)
 
 
 def read_metadata(path: str | Path) -> dict | None:

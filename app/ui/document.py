@@ -109,6 +109,7 @@ class Document(QObject):
     params_changed = Signal()
     changed = Signal()  # anything worth autosaving
     stroking = Signal(bool)  # a brush stroke began / ended (undo waits for its end)
+    problem = Signal(str)  # an undo / redo step that could not be applied (the window says so)
 
     def __init__(self, photo: Photo, parent: QObject | None = None):
         super().__init__(parent)
@@ -131,6 +132,7 @@ class Document(QObject):
         self.stack.indexChanged.connect(self._stack_moved)
         self._stroke: Stroke | None = None
         self.project_path: Path | None = None
+        self.photo_bytes: bytes | None = None  # a project's copy of a photo missing on disk (kept for saving)
 
     def _stack_moved(self, _index: int) -> None:
         self.changed.emit()
@@ -176,6 +178,9 @@ class Document(QObject):
     def write_mask(self, rect: Rect, patch: np.ndarray) -> None:
         """Put a mask patch in place without an undo entry (undo and redo call this)."""
         x0, y0, x1, y1 = rect
+        h, w = self.mask.shape
+        if not (0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h) or np.shape(patch) != (y1 - y0, x1 - x0):
+            raise ValueError(f"a mask patch {np.shape(patch)} at {rect} does not fit the {w}x{h} mask")
         self.mask[y0:y1, x0:x1] = patch
         self.mask_version += 1
         self.mask_changed.emit(rect)
@@ -333,6 +338,10 @@ class Document(QObject):
         what = {JobKind.DEFURNISH: "de-furnished", JobKind.REPAINT: "repainted"}.get(entry.kind, "staged")
         self.stack.push(ApplyResult(self, result_id, self.base_id, f"Apply {what} result {entry.id}"))
         return True
+
+    def report(self, text: str) -> None:
+        """An undo entry could not be applied (undo_commands.Editable): tell the window, never raise."""
+        self.problem.emit(text)
 
     def show_base(self, image_id: str) -> None:
         """Make an image the base without an undo entry (undo and redo call this)."""

@@ -33,7 +33,9 @@ from PySide6.QtWidgets import (
 
 from app.errors import UserError
 from app.imaging import disclosure
-from app.imaging.io import Photo, write_photo
+from app.imaging.io import Photo, write_photo, write_text
+from app.imaging.targets import check_write_targets, named, same_file
+from app.imaging.targets import image as target_image
 from app.ui import settings
 from app.ui.panels.common import SliderSpin, to_pixmap
 
@@ -89,18 +91,24 @@ def _free_name(path: Path) -> Path:
 
 
 def export_image(pixels: np.ndarray, source: Photo, options: ExportOptions, record: dict | None = None,
-                 licenses: list[dict] | None = None) -> ExportResult:
-    """Write the export (worker thread safe). Raises UserError with a readable message."""
+                 licenses: list[dict] | None = None, protect: tuple = ()) -> ExportResult:
+    """Write the export (worker thread safe), never over the photo or anything in `protect` (the project).
+    Raises UserError with a readable message, before anything is written."""
     path = Path(options.path)
     original = Path(source.path).resolve() if source.path else None
-    if original is not None and path.resolve() == original:
+    if original is not None and same_file(path, original):
         raise UserError(f"{path.name} is the original photo: choose another name so it stays untouched")
-    named = SUFFIXES.get(path.suffix.lower())
-    if options.format is not None and named != options.format:
+    chosen = SUFFIXES.get(path.suffix.lower())
+    if options.format is not None and chosen != options.format:
         raise UserError(f"{path.name}: the name says {path.suffix or 'no format'} but {options.format.upper()} was "
                         f"chosen; name the file .{options.format} or choose the format its name says")
     if not options.replace:
         path = _free_name(path)  # an earlier export (and its manifest) stays as it is
+    keep_original = options.save_original and original is not None and original.is_file()
+    copy = _free_name(path.with_name(f"{path.stem}-original{original.suffix.lower()}")) if keep_original else None
+    manifest = path.with_name(f"{path.name}.manifest.json")  # one per exported file, never shared
+    check_write_targets([original, *protect], [target_image(path), named(path.with_name(path.name + ".json")),
+                                               *([named(copy), named(manifest)] if keep_original else [])])
     image = pixels
     if options.stamp:
         image = disclosure.stamp(pixels, options.stamp_text, options.stamp_corner, options.stamp_size)
@@ -109,18 +117,16 @@ def export_image(pixels: np.ndarray, source: Photo, options: ExportOptions, reco
                 "original": str(original) if original else None, **({"request": record} if record else {})}
     path.parent.mkdir(parents=True, exist_ok=True)
     out = write_photo(path, image, source=source, quality=options.quality, metadata=metadata,
-                      protect=(original,) if original else ())
+                      protect=[original, *protect])
     result = ExportResult(image=out, paths=[out])
-    if options.save_original and original is not None and original.is_file():
-        copy = _free_name(out.with_name(f"{out.stem}-original{original.suffix.lower()}"))
+    if keep_original:
         shutil.copy2(original, copy)
-        manifest = out.with_name(f"{out.name}.manifest.json")  # one per exported file, never shared
         data = {"format": "roomstager-export-manifest", "version": 1, "created": metadata["created"],
                 "altered": {"file": out.name, "sha256": _sha256(out),
                             "disclosure": metadata["disclosure"], "note": "digitally altered (virtual staging)"},
                 "original": {"file": copy.name, "sha256": _sha256(copy), "source": str(original)},
                 "request": record, **licence_record(licenses)}
-        manifest.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+        write_text(manifest, json.dumps(data, indent=2, default=str), protect=[original, *protect])
         result.original, result.manifest = copy, manifest
         result.paths += [copy, manifest]
     return result

@@ -19,21 +19,31 @@ import itertools
 import json
 import os
 import shutil
-import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
+from app import settings
 from app.engine import JobKind, request_type
 from app.errors import UserError
 from app.imaging import bundle
 from app.imaging.io import read_photo
+from app.imaging.targets import check_write_targets, named
 from app.ui.document import Document, ResultEntry
+from app.ui.project_checks import (
+    MAX_PHOTO_BYTES,
+    ProjectSource,
+    blob_limit,
+    check_meta,
+    decode_png,
+    inflate_check,
+    load_json,
+    patch_bytes,
+)
 from app.ui.undo_commands import restore_command
 
 FORMAT, VERSION = "roomstager-project", 1
@@ -41,11 +51,6 @@ SUFFIX = ".rsproj"
 _mask_names = itertools.count(1)
 
 
-def _unpng(data: bytes, color: bool) -> np.ndarray:
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR if color else cv2.IMREAD_GRAYSCALE)
-    if img is None:
-        raise UserError("the project file holds a damaged image")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB) if color else img
 
 
 def _json_default(value):
@@ -59,7 +64,7 @@ def _json_default(value):
 
 
 def _dumps(meta: dict) -> bytes:
-    return json.dumps(meta, indent=1, default=_json_default).encode("utf-8")
+    return json.dumps(meta, indent=1, default=_json_default, allow_nan=False).encode("utf-8")
 
 
 def _request_record(request) -> dict:
@@ -117,11 +122,20 @@ def snapshot(doc, portable: bool = False) -> Snapshot:
     if portable and doc.path and doc.path.is_file():
         meta["photo_copy"] = f"photo/{doc.path.name}"
         files[meta["photo_copy"]] = doc.path
+    elif portable and doc.photo_bytes:  # opened from a project whose photo is missing: keep its copy
+        meta["photo_copy"] = f"photo/{doc.path.name if doc.path else 'photo'}"
+        files[meta["photo_copy"]] = doc.photo_bytes
     return Snapshot(meta, files)
 
 
 def write_zip(snap: Snapshot, path: Path) -> Path:
-    """Write a project zip atomically (worker thread); its images encode in parallel."""
+    """Write a project zip atomically (worker thread), never over its photo, with the user's normal file
+    permissions; its images encode in parallel."""
+    path = Path(path)
+    try:
+        check_write_targets([snap.meta.get("photo")], [named(path, SUFFIX)])
+    except UserError as exc:
+        raise UserError(f"cannot save the project: {exc}") from None
     return bundle.write_zip(snap.files, path, last={"project.json": _dumps(snap.meta)})
 
 
@@ -158,23 +172,6 @@ def _atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-class _Source:
-    """Reads names from a zip or a folder."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.zip = None if self.path.is_dir() else zipfile.ZipFile(self.path)
-
-    def read(self, name: str) -> bytes:
-        try:
-            return self.zip.read(name) if self.zip else (self.path / name).read_bytes()
-        except (KeyError, OSError):
-            raise UserError(f"{self.path}: the project is incomplete ({name} is missing)") from None
-
-    def has(self, name: str) -> bool:
-        return name in self.zip.namelist() if self.zip else (self.path / name).is_file()
-
-
 @dataclass
 class ProjectData:
     meta: dict
@@ -183,67 +180,87 @@ class ProjectData:
     results: list[dict]  # meta + arrays
     blobs: dict[int, dict[str, bytes]]
     source: Path
+    photo_bytes: bytes | None = None  # the project's own copy of a photo that is missing on disk
+
+
+def _read_photo(src: ProjectSource, meta: dict, path: Path):
+    """The photo on disk, else the project's copy of it, read from memory (nothing is left behind)."""
+    photo_path = Path(meta["photo"]) if meta.get("photo") else None
+    if photo_path is not None and photo_path.is_file():
+        return read_photo(photo_path), None
+    if meta.get("photo_copy") and src.has(meta["photo_copy"]):
+        data = src.read(meta["photo_copy"], MAX_PHOTO_BYTES)
+        name = photo_path or Path(meta["photo_copy"]).name
+        return read_photo(name, data=data), data
+    raise UserError(f"{path.name}: its photo {photo_path} is missing; put it back and open the project again")
 
 
 def read_project(path: Path) -> ProjectData:
-    """Read a project zip or folder (worker thread). Raises UserError with a readable message."""
-
+    """Read a project zip or folder (worker thread). Everything is checked and bounded before it is
+    decoded (project_checks); any problem is a UserError naming the file."""
     path = Path(path)
     try:
-        src = _Source(path)
-        meta = json.loads(src.read("project.json"))
-    except (OSError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError):
+        src = ProjectSource(path)
+        meta = load_json(src)
+    except (OSError, zipfile.BadZipFile, ValueError):
         raise UserError(f"{path.name}: not a RoomStager project, or it is damaged") from None
     if meta.get("format") != FORMAT:
         raise UserError(f"{path.name}: not a RoomStager project")
-    photo_path = Path(meta["photo"]) if meta.get("photo") else None
-    if photo_path is not None and photo_path.is_file():
-        photo = read_photo(photo_path)
-    elif meta.get("photo_copy") and src.has(meta["photo_copy"]):
-        tmpdir = Path(tempfile.mkdtemp(prefix="roomstager-photo-"))
-        copy = tmpdir / Path(meta["photo_copy"]).name
-        copy.write_bytes(src.read(meta["photo_copy"]))
-        photo = read_photo(copy)
-    else:
-        raise UserError(f"{path.name}: its photo {photo_path} is missing; put it back and open the project again")
-    if list(photo.size) != list(meta["size"]):
-        raise UserError(f"{path.name}: the photo {photo_path} has changed size since the project was saved")
-    mask = _unpng(src.read(meta["mask"]), color=False)
+    size = check_meta(src, meta, settings.max_pixels())
+    photo, photo_bytes = _read_photo(src, meta, path)
+    if tuple(photo.size) != size:
+        raise UserError(f"{path.name}: the photo {photo.path} has changed size since the project was saved")
+    mask = decode_png(src, meta["mask"], size, color=False)
     results = []
     for entry in meta.get("results", []):
         rid = entry["id"]
         item = dict(entry)
-        item["image"] = _unpng(src.read(f"results/{rid}.png"), color=True)
-        name = f"results/{rid}-mask.png"
-        item["mask"] = _unpng(src.read(name), color=False) >= 128 if src.has(name) else None
-        name = f"results/{rid}-request-mask.png"
-        item["request_mask_array"] = _unpng(src.read(name), color=False) >= 128 if src.has(name) else None
-        if isinstance(entry.get("input"), str) and entry["input"].startswith("inputs/"):
-            item["input_array"] = _unpng(src.read(entry["input"]), color=True)
+        item["image"] = decode_png(src, f"results/{rid}.png", size, color=True)
+        for key, name in (("mask", f"results/{rid}-mask.png"), ("request_mask_array", f"results/{rid}-request-mask.png")):
+            item[key] = decode_png(src, name, size, color=False) >= 128 if src.has(name) else None
+        if entry.get("input", "").startswith("inputs/") if isinstance(entry.get("input"), str) else False:
+            item["input_array"] = decode_png(src, entry["input"], size, color=True)
         results.append(item)
     blobs: dict[int, dict[str, bytes]] = {}
     for i, state in enumerate(meta["history"]["entries"]):
         if state["kind"] == "mask":
-            blobs[i] = {k: src.read(f"history/{i:05d}-{k}.bin") for k in ("before", "after")}
-    return ProjectData(meta, photo, mask, results, blobs, path)
+            blobs[i] = {}
+            for k in ("before", "after"):
+                name, raw = f"history/{i:05d}-{k}.bin", patch_bytes(state, k)
+                blobs[i][k] = src.read(name, blob_limit(raw))
+                inflate_check(src, name, blobs[i][k], raw)
+    return ProjectData(meta, photo, mask, results, blobs, path, photo_bytes)
+
+
+def _request(item: dict, images: dict, doc, path: Path):
+    record = dict(item["request"])
+    try:
+        cls = request_type(record.pop("kind", item["kind"]))
+    except UserError as exc:
+        raise UserError(f"{path.name}: result {item['id']}: {exc}") from None
+    names = {f.name for f in fields(cls)} - {"photo", "mask"}
+    kwargs = {k: (tuple(v) if k == "box" and v else v) for k, v in record.items() if k in names}
+    photo = item.get("input_array")
+    if photo is None:
+        photo = images.get(item.get("input") or "original", doc.original)
+    try:
+        request = cls(photo=photo, mask=item["request_mask_array"], **kwargs)
+        request.check_fields()  # the same checks a job gets: a crafted request is refused here
+    except (UserError, TypeError, ValueError) as exc:
+        raise UserError(f"{path.name}: the request of result {item['id']} is not valid ({exc})") from None
+    return request
 
 
 def build_document(data: ProjectData, parent=None):
     """A Document from ProjectData (GUI thread): mask, results, base image, history and settings."""
 
     doc = Document(data.photo, parent)
+    doc.photo_bytes = data.photo_bytes
     images = {"original": doc.original}
     for item in data.results:
         images[item["id"]] = item["image"]
     for item in data.results:
-        record = dict(item["request"])
-        cls = request_type(record.pop("kind", item["kind"]))
-        names = {f.name for f in fields(cls)}
-        kwargs = {k: (tuple(v) if k == "box" and v else v) for k, v in record.items() if k in names}
-        photo = item.get("input_array")
-        if photo is None:
-            photo = images.get(item.get("input") or "original", doc.original)
-        request = cls(photo=photo, mask=item["request_mask_array"], **kwargs)
+        request = _request(item, images, doc, data.source)
         entry = ResultEntry(id=item["id"], kind=JobKind(item["kind"]), image=item["image"], seed=item.get("seed"),
                             request=request, mask=item["mask"], group=item.get("group", 0),
                             label=item.get("label", ""), created=item.get("created", 0.0),

@@ -3,6 +3,7 @@ and a small dialog. Window geometry and dock layout are stored here too."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths, Qt
@@ -65,9 +66,10 @@ def get(key: str):
             return default
     if isinstance(default, float):
         try:
-            return float(value)
+            number = float(value)
         except (TypeError, ValueError):
             return default
+        return number if math.isfinite(number) else default  # "nan" / "inf" in a settings file
     if isinstance(default, list):
         if value in (None, ""):
             return []

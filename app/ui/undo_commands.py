@@ -5,12 +5,16 @@ A mask edit keeps only the rectangle that changed, before and after, compressed
 Applying a result stores the ids of the base images on either side; the images
 themselves live in the document's results.
 
-The commands act on anything with the two methods of `Editable` (the document):
-they never reach into its insides.
+The commands act on anything with the methods of `Editable` (the document): they
+never reach into its insides. They never raise either: Qt calls redo/undo from C++,
+where an exception would end the program, so a step that cannot be applied is
+logged and reported to the document instead.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import zlib
 from typing import Protocol
 
@@ -18,14 +22,35 @@ import numpy as np
 from PySide6.QtGui import QUndoCommand
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive)
+log = logging.getLogger(__name__)
 
 
 class Editable(Protocol):
-    """What undo entries change: the mask inside a rectangle, and which image is the base."""
+    """What undo entries change: the mask inside a rectangle, and which image is the base; and
+    where a step that could not be applied is reported."""
 
     def write_mask(self, rect: Rect, patch: np.ndarray) -> None: ...
 
     def show_base(self, image_id: str) -> None: ...
+
+    def report(self, text: str) -> None: ...
+
+
+def _never_raises(step):
+    """Wrap redo/undo: an error is logged and reported, never thrown back into Qt."""
+
+    @functools.wraps(step)
+    def guarded(self) -> None:
+        try:
+            step(self)
+        except Exception as exc:  # noqa: BLE001 - anything raised here would abort the process
+            log.exception("%s of %r failed", step.__name__, self.text())
+            try:
+                self.doc.report(f"Could not {step.__name__} \u201c{self.text()}\u201d: {exc}")
+            except Exception:  # noqa: BLE001 - the report is best effort
+                log.exception("reporting a failed %s", step.__name__)
+
+    return guarded
 
 
 class Patch:
@@ -45,8 +70,11 @@ class Patch:
         self.payload = zlib.compress(raw, 1)
 
     def array(self) -> np.ndarray:
-        raw = zlib.decompress(self.payload)
         n = int(np.prod(self.shape))
+        size = (n + 7) // 8 if self.bits else n
+        raw = zlib.decompressobj().decompress(self.payload, size)  # never more than the patch holds
+        if len(raw) != size:
+            raise ValueError(f"a mask patch holds {len(raw)} bytes, not {size}")
         if self.bits:
             flat = np.unpackbits(np.frombuffer(raw, np.uint8), count=n)
             return (flat.reshape(self.shape) * np.uint8(255)).astype(np.uint8)
@@ -82,12 +110,14 @@ class MaskEdit(QUndoCommand):
         self.after = after if isinstance(after, Patch) else Patch(after)
         self._skip_first_redo = applied
 
+    @_never_raises
     def redo(self) -> None:
         if self._skip_first_redo:
             self._skip_first_redo = False
             return
         self.doc.write_mask(self.rect, self.after.array())
 
+    @_never_raises
     def undo(self) -> None:
         self.doc.write_mask(self.rect, self.before.array())
 
@@ -116,12 +146,14 @@ class ApplyResult(QUndoCommand):
         self.old_base = old_base
         self._skip_first_redo = applied
 
+    @_never_raises
     def redo(self) -> None:
         if self._skip_first_redo:
             self._skip_first_redo = False
             return
         self.doc.show_base(self.new_base)
 
+    @_never_raises
     def undo(self) -> None:
         self.doc.show_base(self.old_base)
 

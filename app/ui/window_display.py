@@ -17,6 +17,9 @@ ASYNC_MASK_PIXELS = 8_000_000  # above this, mask actions run on a worker thread
 class DisplayMixin:
     # ---- the document ----------------------------------------------------------
 
+    def _document_problem(self, text: str) -> None:
+        self.messages.show_message(text, "error")
+
     def set_document(self, doc: Document | None) -> None:
         old = self.doc
         if old is not None:
@@ -54,7 +57,8 @@ class DisplayMixin:
             self.canvas.set_photo_size(w, h)
             for sig, slot in ((doc.mask_changed, self._mask_changed), (doc.selection_changed, self._selection_changed),
                               (doc.image_changed, self._image_changed), (doc.results_changed, self._results_changed),
-                              (doc.stack.cleanChanged, self._update_title), (doc.stroking, self._stroking)):
+                              (doc.stack.cleanChanged, self._update_title), (doc.stroking, self._stroking),
+                              (doc.problem, self._document_problem)):
                 sig.connect(slot)
                 self._doc_connections.append((sig, slot))
             self.stage_panel.set_values(doc.params.get("stage", {}))

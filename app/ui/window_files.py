@@ -224,7 +224,7 @@ class FilesMixin:
 
         def work():
             record = result_record(entry, lookup, photo_file) if entry is not None else None
-            return export_image(pixels, doc.photo, options, record, licenses)
+            return export_image(pixels, doc.photo, options, record, licenses, (doc.project_path,))
 
         with self.busy(f"Exporting {Path(options.path).name}…"):
             result = await self.in_thread(work)

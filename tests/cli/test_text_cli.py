@@ -45,8 +45,8 @@ def test_segment_text_writes_the_mask_objects_and_json(photo, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--text", "sofa", "--min-score", "1.5"], "--min-score must be between 0 and 1"),
-    (["--text", "sofa", "--max-instances", "0"], "--max-instances must be from 1 to 500"),
+    (["--text", "sofa", "--min-score", "1.5"], "--min-score must be in [0, 1] (got 1.5)"),
+    (["--text", "sofa", "--max-instances", "0"], "--max-instances must be between 1 and 500 (got 0)"),
     (["--text", " , "], "name what to select"),
     (["--text", "sofa", "--point", "10,10"], "leave out --point and --box"),
     (["--text", "sofa", "--auto", "furniture"], "choose one of --text and --auto"),
@@ -61,7 +61,7 @@ def test_bad_text_options_exit_2_with_a_message(photo, tmp_path, capsys, args, m
 def test_the_photo_is_never_written_over_and_nothing_found_writes_nothing(photo, tmp_path, capsys):
     before = photo.read_bytes()
     assert main(["segment", str(photo), "--text", "sofa", "--models", "tiny", "-o", str(photo)]) == 2
-    assert "that is the photo itself" in capsys.readouterr().err and photo.read_bytes() == before
+    assert "is the original photo; choose another name" in capsys.readouterr().err and photo.read_bytes() == before
     out = tmp_path / "none.png"
     assert main(["segment", str(photo), "--text", "piano", "--min-score", "1", "--models", "tiny",
                  "-o", str(out)]) == 2

@@ -108,7 +108,7 @@ def test_config_entry_combines_hub_tokenizer_and_shipped_configs(tmp_path, tiny_
     cache = tmp_path / "hf"
     app = Catalog.load(tmp_path / "m")
     entry = app.entry("sd15-config")
-    make_hf_cache(cache, entry.info["repo"], files)
+    make_hf_cache(cache, entry.info["repo"], files, commit=entry.info["revision"])  # the catalog pins a commit
     path = install(app, "sd15-config", offline=True, hf_cache=cache)
     assert is_config_folder(path) and app.is_installed("sd15-config")
     assert json.loads((path / "unet" / "config.json").read_text())["in_channels"] == 9

@@ -174,4 +174,4 @@ def test_bad_options_exit_2_with_a_message_and_no_traceback(room_jpg, tmp_path, 
 def test_refuses_to_write_over_its_inputs(room_jpg, capsys):
     rc = main(["repaint", str(room_jpg), "--region", "walls", "--prompt", "x", "--models", "tiny",
                "-o", str(room_jpg)])
-    assert rc == 2 and "refusing to write over an input" in capsys.readouterr().err
+    assert rc == 2 and "is the original photo; choose another name" in capsys.readouterr().err

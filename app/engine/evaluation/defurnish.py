@@ -172,9 +172,10 @@ def evaluate(engine, empty_dir: str | Path, mask_dir: str | Path | None, setting
                                       "after": furniture_score(detector, out, edit)}
         if save is not None:
             stem = f"{index + 1:03d}-{path.stem}"
-            write_photo(save / f"{stem}-input.png", given)
-            write_photo(save / f"{stem}-output.png", out)
-            write_mask(save / f"{stem}-mask.png", edit)
+            inputs = [path, mpath, empty_dir, mask_dir]  # the save folder never takes an input's place
+            write_photo(save / f"{stem}-input.png", given, protect=inputs)
+            write_photo(save / f"{stem}-output.png", out, protect=inputs)
+            write_mask(save / f"{stem}-mask.png", edit, protect=inputs)
         rows.append(row)
     done = [r for r in rows if "skipped" not in r]
     summary = {}

@@ -10,7 +10,8 @@ import numpy as np
 
 from app.engine.results import Room3DResult
 from app.errors import UserError
-from app.imaging._files import atomic_write, protected_match
+from app.imaging.io import write_files
+from app.imaging.targets import named
 
 FORMATS = {".glb": "glb", ".ply": "ply"}
 
@@ -33,20 +34,12 @@ def write_room(path: str | Path, result: Room3DResult, *, colors: np.ndarray | N
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
         raise UserError(f"{path}: cannot write '{path.suffix or 'no extension'}' files (use .glb or .ply)")
-    if path.is_dir():
-        raise UserError(f"{path}: is a folder, not a file name")
     side = path.with_name(path.name + ".json")
-    for target in (path, side):
-        hit = protected_match(target, protect)
-        if hit is not None:
-            raise UserError(f"{target}: refusing to write over {hit}")
-    data = scene_object(result, colors, points).export(file_type=kind)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, lambda f: f.write(data))
-        if metadata is not None:
-            text = json.dumps(metadata, indent=2, default=str)
-            atomic_write(side, lambda f: f.write((text + "\n").encode("utf-8")))
-    except OSError as exc:
-        raise UserError(f"{path}: cannot write it ({exc.strerror or exc})") from None
+    parts = [(path, scene_object(result, colors, points).export(file_type=kind))]
+    targets = [named(path, *FORMATS)]
+    if metadata is not None:
+        parts.append((side, (json.dumps(metadata, indent=2, default=str) + "\n").encode("utf-8")))
+        targets.append(named(side))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_files(parts, protect, targets)  # the room and its record: both or neither
     return path

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,9 @@ SDXL_TEXT1 = "conditioner.embedders.0.transformer."
 SD15_TEXT = "cond_stage_model.transformer."
 SD2_TEXT = "cond_stage_model.model."
 CONTEXT_DIMS = {768: "sd15", 1024: "sd2", 2048: "sdxl"}
+# LaMa's generator (big-lama): "model.1.ffc.convl2l.weight" is its first convolution; converted
+# files keep the original "generator." prefix, or a wrapper's "model." in front.
+LAMA_FIRST = re.compile(r"^(generator\.|model\.)?model\.1\.ffc\.convl2l\.weight$")
 
 
 @dataclass
@@ -58,13 +62,72 @@ class FileInfo:
             what = f"{arch} LoRA"
         elif self.kind == "sam":
             what = f"Segment Anything ({self.sam_type})"
+        elif self.kind == "erase":
+            what = "an erase model (LaMa)"
+        elif self.kind == "unknown":
+            what = "an unrecognised file"
         else:
             what = f"{arch} {self.kind}"
         return what + (f" - {self.problem}" if self.problem else "")
 
 
+DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
+               "U16": 2, "U32": 4, "U64": 8, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1}
+
+
+def code_kind(path: Path) -> str | None:
+    """'TorchScript' or 'pickle' for files that carry code or objects (loading them can run it), else None.
+    A torch.save .pth is a 'pickle (zip)': safe only through torch.load(weights_only=True)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return None
+    if head.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(path) as z:
+                names = z.namelist()
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return None
+        return "TorchScript" if any("/code/" in n for n in names) else "pickle (zip)"
+    return "pickle" if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05") else None
+
+
+def not_safetensors(path: Path, why: str) -> UserError:
+    kind = code_kind(path)
+    if kind:
+        return UserError(f"{path}: a {kind} file, not .safetensors; it can run code when loaded, so RoomStager "
+                         f"does not load it (nothing in it was run)")
+    return UserError(f"{path}: not a readable .safetensors file ({why})")
+
+
+def _damaged(path: Path, what: str) -> UserError:
+    return UserError(f"{path}: damaged .safetensors header ({what}); download or copy the file again")
+
+
+def _check_tensor(path: Path, name: str, spec) -> int:
+    """The end offset of one tensor entry, after checking its dtype, shape and byte range agree."""
+    if not isinstance(spec, dict):
+        raise _damaged(path, f"tensor {name!r} is not described")
+    dtype, shape, offsets = spec.get("dtype"), spec.get("shape"), spec.get("data_offsets")
+    if not (isinstance(shape, list) and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
+                                            for d in shape)):
+        raise _damaged(path, f"tensor {name!r} has no valid shape")
+    if not (isinstance(offsets, list) and len(offsets) == 2
+            and all(isinstance(o, int) and not isinstance(o, bool) for o in offsets) and 0 <= offsets[0] <= offsets[1]):
+        raise _damaged(path, f"tensor {name!r} has no valid byte range")
+    count = 1
+    for d in shape:
+        count *= d
+    if dtype in DTYPE_BYTES and count * DTYPE_BYTES[dtype] != offsets[1] - offsets[0]:
+        raise _damaged(path, f"tensor {name!r}: {dtype} {shape} does not fill its byte range")
+    if not isinstance(dtype, str):
+        raise _damaged(path, f"tensor {name!r} has no dtype")
+    return offsets[1]
+
+
 def read_header(path: Path) -> tuple[dict, dict]:
-    """(tensors, metadata) of a safetensors file; UserError when it is not a valid one."""
+    """(tensors, metadata) of a safetensors file; UserError naming the file when it is not a valid one."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -76,20 +139,14 @@ def read_header(path: Path) -> tuple[dict, dict]:
             if n < 2 or n > MAX_HEADER or n + 8 > size:
                 raise ValueError("bad header length")
             header = json.loads(f.read(n).decode("utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: not a readable .safetensors file ({exc})") from None
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise not_safetensors(path, str(exc)) from None
     if not isinstance(header, dict):
         raise UserError(f"{path}: not a .safetensors file (header is not a table)")
     metadata = header.pop("__metadata__", None) or {}
-    end = 0
-    for name, spec in header.items():
-        try:
-            start, stop = spec["data_offsets"]
-            shape = spec["shape"]
-            assert isinstance(shape, list) and 0 <= start <= stop
-        except (KeyError, TypeError, ValueError, AssertionError):
-            raise UserError(f"{path}: damaged .safetensors header (tensor {name!r})") from None
-        end = max(end, stop)
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise _damaged(path, "its metadata is not a table of texts")
+    end = max((_check_tensor(path, name, spec) for name, spec in header.items()), default=0)
     if 8 + n + end > size:
         raise UserError(f"{path}: the file is truncated ({size} bytes, header says {8 + n + end}): "
                         f"download or copy it again")
@@ -134,6 +191,9 @@ def classify(path: Path, header: dict, metadata: dict | None = None) -> FileInfo
         return info
     if any_key(lambda k: k.startswith(UNET)):
         return _classify_checkpoint(info, keys, shape)
+    if any_key(lambda k: bool(LAMA_FIRST.match(k))):
+        info.kind = "erase"
+        return info
     if any_key(lambda k: k.startswith(("conv_in.", "down_blocks."))) and any_key(lambda k: "attn2.to_k" in k):
         info.kind, info.problem = "diffusers-unet", "a diffusers UNet file alone: import the whole model folder"
         return info
@@ -250,10 +310,13 @@ def inspect_sam(path: Path) -> FileInfo:
     import torch
 
     info = FileInfo(path, "sam", None)
+    if code_kind(path) in ("TorchScript", "pickle"):  # a raw pickle or a program, not torch.save weights
+        info.kind, info.problem = "unknown", f"a {code_kind(path)} file, which can run code: not loaded"
+        return info
     try:
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception as exc:
-        info.kind, info.problem = "unknown", f"not a loadable weights file ({exc.__class__.__name__})"
+    except Exception as exc:  # weights_only refuses anything but tensors: nothing was run
+        info.kind, info.problem = "unknown", f"not a weights file ({exc.__class__.__name__}); nothing in it was run"
         return info
     if not isinstance(state, dict):
         info.kind, info.problem = "unknown", "not a state dict"

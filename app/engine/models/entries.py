@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,9 @@ ROLES = (
 ARCH_MULTIPLE = {"sd15": 8, "sdxl": 64, "flux": 16, "zimage": 16}
 ARCHES = tuple(ARCH_MULTIPLE)
 GB = 1024**3
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt", ".ckpt")
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def default_models_dir() -> Path:
@@ -110,6 +114,35 @@ class ModelEntry:
     @property
     def downloadable(self) -> bool:
         return self.source in ("hub", "url") and not self.info.get("manual")
+
+    # ---- checksums pinned by the catalog -----------------------------------------
+
+    @property
+    def pins(self) -> dict[str, str]:
+        """Repository file -> the SHA-256 the catalog pins for it (hub entries), {".": sha} for a URL."""
+        raw = self.info.get("sha256")
+        if isinstance(raw, str):
+            return {".": raw.lower()} if _SHA256.match(raw.lower()) else {}
+        if isinstance(raw, dict):
+            return {str(k): str(v).lower() for k, v in raw.items() if _SHA256.match(str(v).lower())}
+        return {}
+
+    @property
+    def pin(self) -> str:
+        """How far the catalog vouches for the files: 'pinned', 'partly pinned', 'revision only', 'unpinned'
+        (the first download is trusted), or 'recorded' (the user's own file: its checksum at import)."""
+        if self.source == "url":
+            return "pinned" if self.pins else "unpinned"
+        if self.source != "hub":
+            return "recorded"
+        if not _COMMIT.match(str(self.info.get("revision") or "")):
+            return "unpinned"
+        weights = [item for item in self.info.get("files") or []
+                   if any(str(f).lower().endswith(WEIGHT_SUFFIXES) for f in (item if isinstance(item, list) else [item]))]
+        pinned = [item for item in weights if any(f in self.pins for f in (item if isinstance(item, list) else [item]))]
+        if len(pinned) == len(weights):
+            return "pinned"
+        return "partly pinned" if pinned else "revision only"
 
 
 @dataclass(frozen=True)

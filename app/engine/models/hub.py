@@ -36,8 +36,9 @@ from app.errors import UserError
 log = logging.getLogger(__name__)
 
 PICKLE_SUFFIXES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
+# Roles whose weights are only ever loaded from .safetensors (pickles can run code)
 DIFFUSION_ROLES = ("inpaint", "controlnet-depth", "controlnet-canny", "controlnet-inpaint", "controlnet-union",
-                   "lora", "config")
+                   "lora", "config", "erase", "transformer")
 FILE_SUFFIXES = (".safetensors", ".pth", ".pt", ".gguf")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 DEFAULT_FILES = ["*.json", "*/*.json", "*.txt", "*/*.txt", "*.safetensors", "*/*.safetensors"]
@@ -225,6 +226,13 @@ def _hub_error(entry: ModelEntry, repo: str, exc: Exception) -> UserError:
 def _finish(catalog: Catalog, entry: ModelEntry, dest: Path, stage: Path, chosen: list[str], renames: dict,
             source: str, meter: Meter, hashes: dict[str, str] | None = None) -> Path:
     meter.emit(message="checking and installing")
+    hashes = dict(hashes or {})
+    for f in chosen:  # the catalog's own checksums first: the hub's are only as good as the hub
+        want = entry.pins.get(f)
+        if want and (hashes.get(f) or sha256_file(stage / f)) != want:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise ChecksumMismatch(f"'{entry.name}': {f} does not match the checksum the catalog pins; it was "
+                                   f"deleted and nothing was installed")
     files: dict[str, str | None] = {}
     for f in chosen:
         name = local_name(f, renames)
@@ -261,7 +269,7 @@ def _finish(catalog: Catalog, entry: ModelEntry, dest: Path, stage: Path, chosen
     catalog.write_manifest(entry.name, {
         "source": source, "installed": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "files": {key: next(iter(manifest.values()))} if single else manifest,
-        "checksum_from": "hub",
+        "checksum_from": "catalog" if entry.pin == "pinned" else "hub", "pin": entry.pin,
     })
     meter.done = sum(v["size"] for v in manifest.values())
     meter.emit()

@@ -25,9 +25,10 @@ from app.engine.models.checkpoint_info import FileInfo, config_matches, inspect_
 from app.engine.models.entries import ARCHES, is_inside
 from app.engine.models.transfer import Meter, ProgressFn, check_disk_space, copy_hashed
 from app.errors import UserError
+from app.imaging.targets import check_write_targets, named
 
-FOLDERS = {"inpaint": "checkpoints", "lora": "loras", "sam": "sam"}
-ROLE_OF_KIND = {"checkpoint": "inpaint", "lora": "lora", "sam": "sam"}
+FOLDERS = {"inpaint": "checkpoints", "lora": "loras", "sam": "sam", "erase": "erase"}
+ROLE_OF_KIND = {"checkpoint": "inpaint", "lora": "lora", "sam": "sam", "erase": "erase"}
 SCAN_SUFFIXES = (".safetensors", ".pth", ".pt")
 SCAN_MAX_FILES = 5000
 SCAN_MAX_DEPTH = 6
@@ -114,6 +115,7 @@ def import_file(catalog: Catalog, src: Path, *, link: bool = False, name: str | 
     else:
         rel = f"{FOLDERS[role]}/{name}{suffix}"
         dest = catalog.root / rel
+        check_write_targets([src], [named(dest), named(catalog.user_catalog)])  # never over the file imported
         check_disk_space(catalog.root, src.stat().st_size, src.name)
         fields["path"] = rel
         fields["sha256"] = _copy(src, dest, name, progress, cancel)

@@ -74,7 +74,7 @@ class CatalogOnDisk:
             "license": e.license, "commercial_use": e.commercial_use,
             "license_note": e.info.get("license_note"), "min_vram_gb": e.min_vram_gb,
             "repo": e.info.get("repo"), "revision": e.info.get("revision"), "url": e.info.get("url"),
-            "user": name in self.user_entries,
+            "user": name in self.user_entries, "pin": e.pin,
             "note": e.info.get("note"),
         }
 

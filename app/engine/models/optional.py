@@ -23,8 +23,9 @@ WHAT = {"detector": "a text-prompted detector (Grounding DINO)",
 
 def find_optional(catalog, set_name: str | None, key: str) -> tuple[str, Path] | None:
     """(entry name, local path) of the set's `key` model (detector, semantic = catalog role
-    "segmenter", erase), else of any installed catalog entry with that role; None when there
-    is none. A model the set names but that is not installed raises ModelMissing (with how to get it)."""
+    "segmenter", erase) when installed, else of any installed catalog entry with that role (an
+    imported one); None when there is none. A model the set names, when no other of its role is
+    installed, raises ModelMissing (with how to get it)."""
     role = ROLES[key]
     spec = catalog.sets.get(set_name or "", {}) if set_name else {}
     name = next((spec[k] for k in SET_KEYS[key] if spec.get(k)), None)
@@ -32,10 +33,13 @@ def find_optional(catalog, set_name: str | None, key: str) -> tuple[str, Path] |
         entry = catalog.entry(name)
         if entry.role != role:
             raise UserError(f"model set '{set_name}': '{name}' is not a {role} model")
-        return name, catalog.require(name)
-    for name, entry in catalog.entries.items():
-        if entry.role == role and catalog.is_installed(name):
+        if catalog.is_installed(name):
             return name, entry.local(catalog.root)
+    for other, entry in catalog.entries.items():
+        if entry.role == role and catalog.is_installed(other):
+            return other, entry.local(catalog.root)
+    if name:
+        return name, catalog.require(name)  # raises ModelMissing naming the ways to get it
     return None
 
 

@@ -25,7 +25,7 @@ from app.errors import UserError
 
 PICKLES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
 DIFFUSION_ROLES = ("inpaint", "controlnet-depth", "controlnet-canny", "controlnet-inpaint", "controlnet-union",
-                   "lora", "config")
+                   "lora", "config", "erase")  # only ever loaded from .safetensors
 
 
 def _hash(path: Path, meter: Meter | None) -> str:
@@ -42,7 +42,8 @@ def verify(catalog: Catalog, name: str, *, progress: ProgressFn | None = None,
            cancel: threading.Event | None = None, deep: bool = True) -> dict:
     """{'name', 'ok', 'checked', 'problems'}: deep=False skips hashing (structure and sizes only)."""
     entry = catalog.entry(name)
-    result = {"name": name, "ok": False, "checked": [], "problems": [], "path": str(entry.local(catalog.root))}
+    result = {"name": name, "ok": False, "checked": [], "problems": [], "path": str(entry.local(catalog.root)),
+              "pin": entry.pin}
     problems, checked = result["problems"], result["checked"]
     if not catalog.is_installed(name):
         problems.append("not installed")
@@ -60,7 +61,8 @@ def verify(catalog: Catalog, name: str, *, progress: ProgressFn | None = None,
             except UserError as exc:
                 problems.append(str(exc))
         elif suffix in PICKLES and entry.role in DIFFUSION_ROLES:
-            problems.append(f"{p.name}: pickle weights; the app only loads .safetensors for this model")
+            problems.append(f"{p.name}: pickle or TorchScript weights, which can run code; the app only loads "
+                            f".safetensors for this model")
     checked.append("structure")
 
     # recorded evidence
@@ -87,15 +89,19 @@ def verify(catalog: Catalog, name: str, *, progress: ProgressFn | None = None,
             if want.get("size") is not None and p.stat().st_size != int(want["size"]):
                 problems.append(f"{rel}: size {p.stat().st_size} differs from {want['size']} recorded at install")
                 continue
-            if deep and want.get("sha256"):
-                if _hash(p, meter) != want["sha256"]:
+            pinned = entry.pins.get(rel)  # the catalog's checksum outranks the one recorded at install
+            if deep and (pinned or want.get("sha256")):
+                if _hash(p, meter) != (pinned or want["sha256"]):
                     problems.append(f"{rel}: checksum differs from the one recorded at install")
         checked += ["size", "sha256"] if deep else ["size"]
-    elif entry.info.get("sha256") and path.is_file():
+    elif entry.pins.get(".") and path.is_file():
         if deep:
-            if _hash(path, meter) != str(entry.info["sha256"]).lower():
+            if _hash(path, meter) != entry.pins["."]:
                 problems.append(f"{path.name}: checksum differs from the catalog's")
             checked.append("sha256")
+    if entry.pin in ("unpinned", "revision only", "partly pinned"):
+        result["note"] = (f"{entry.pin}: the catalog has no checksum for every file of it, so the checksums "
+                          f"recorded at the first download are what is verified (trusted on first use)")
     result["ok"] = not problems
     meter.emit(message="verified" if result["ok"] else "problems found")
     return result

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from app.engine.models.catalog import Catalog
 from app.engine.models.entries import ModelSet
+from app.engine.models.weights import check_lora_file
 from app.engine.runtime.device import DeviceInfo, explain_no_cuda, free_memory, is_out_of_memory, pick_device
 from app.errors import UserError
 
@@ -74,8 +75,7 @@ class ModelManager:
         path = Path(self.catalog(request.models).lora_path(request.lora)).expanduser()
         if not path.is_file():
             raise UserError(f"{request.lora}: LoRA not found (give a .safetensors file or an imported LoRA's name)")
-        if path.suffix.lower() != ".safetensors":
-            raise UserError(f"{path.name}: only .safetensors LoRAs are loaded")
+        check_lora_file(path)  # a damaged file, or code in a LoRA's place: refused, naming it
         return str(path)
 
     # ---- loaded models -------------------------------------------------------

@@ -14,10 +14,10 @@ import json
 import os
 import shutil
 import tempfile
-import warnings
 from pathlib import Path
 
 from app import settings
+from app.engine.diffusion.lama import build_lama
 from app.engine.tiny.detectors import write_detector, write_mask2former, write_oneformer
 from app.engine.tiny.families import CATALOG, write_families, write_sd_fast_loras
 from app.engine.tiny.metric_depth import write_depth_anything_metric, write_depth_pro
@@ -25,7 +25,7 @@ from app.engine.tiny.sam3 import write_sam3
 from app.engine.tiny.tokenizer import text_config, write_tokenizer
 from app.engine.vision.sam_model import build_sam
 
-TINY_VERSION = "8"
+TINY_VERSION = "9"
 TINY_NATIVE = 128  # working resolution of the tiny sets: keeps CPU tests fast
 
 _CATALOG = """\
@@ -171,7 +171,7 @@ license = "test"
 
 [models.tiny-erase]
 role = "erase"
-path = "erase/tiny-erase.pt"
+path = "erase/tiny-erase.safetensors"
 license = "test"
 """
 
@@ -214,7 +214,7 @@ def write_tiny_models(root: Path) -> None:
     write_detector(root / "detector" / "tiny-grounding-dino")
     write_oneformer(root / "segmenter" / "tiny-oneformer-ade")
     write_mask2former(root / "segmenter" / "tiny-mask2former-ade")
-    _write_erase(root / "erase" / "tiny-erase.pt")
+    _write_erase(root / "erase" / "tiny-erase.safetensors")
     write_depth_pro(root / "depth" / "tiny-depth-pro")
     write_depth_anything_metric(root / "depth" / "tiny-depth-anything-metric")
     write_sd_fast_loras(root)
@@ -367,26 +367,14 @@ def _write_sam3(path: Path) -> None:
     shutil.rmtree(tok_dir)
 
 
-# ---- erase (the detector and semantic segmenters: tiny_detectors.py) -------------
+# ---- erase: a tiny LaMa (the detector and semantic segmenters: detectors.py) --------
 
 
 def _write_erase(path: Path) -> None:
-    """An erase model with LaMa's TorchScript interface: (image 1x3xHxW in [0, 1], mask 1x1xHxW) -> image."""
+    """A tiny LaMa (the real generator, 8 base channels, two blocks) as safetensors."""
     # heavy: loaded on first use, not when the app starts
-    import torch
-
-    class TinyErase(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.net = torch.nn.Sequential(
-                torch.nn.Conv2d(4, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(8, 3, 3, padding=1)
-            )
-
-        def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-            keep = image * (1 - mask)
-            return torch.sigmoid(self.net(torch.cat([keep, mask], 1)))
+    from safetensors.torch import save_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():  # TorchScript is deprecated in torch 2.13 but is how LaMa ships
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.jit.save(torch.jit.script(TinyErase().eval()), str(path))
+    model = build_lama(ngf=8, downsamplings=3, blocks=2).eval()
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))

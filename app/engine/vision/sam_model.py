@@ -16,6 +16,7 @@ import json
 from functools import partial
 from pathlib import Path
 
+from app.engine.models.checkpoint_info import code_kind
 from app.errors import UserError
 
 SAM_TYPES = {
@@ -76,11 +77,18 @@ def load_sam(path: Path, sam_type: str = "vit_b"):
         config = sam_type
     else:
         raise UserError(f"{path.name}: unknown SAM model type '{sam_type}'")
+    kind = code_kind(path)
+    if kind in ("TorchScript", "pickle"):
+        raise UserError(f"{path}: a {kind} file in the SAM model's place; it can run code, so it is not loaded")
     sam = build_sam(config)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)  # tensors only: no code can run
+    except Exception as exc:  # corrupt, truncated, or objects other than tensors
+        raise UserError(f"{path}: not a loadable SAM checkpoint ({exc.__class__.__name__}; nothing in it was run). "
+                        f"Download or import it again") from None
+    try:
         sam.load_state_dict(state)
-    except Exception as exc:  # corrupt, truncated, or not a SAM checkpoint
-        raise UserError(f"{path}: not a loadable SAM checkpoint ({exc.__class__.__name__}: {exc})") from None
+    except Exception as exc:  # the wrong model
+        raise UserError(f"{path}: not a SAM checkpoint of this type ({str(exc)[:200]})") from None
     return sam
 
