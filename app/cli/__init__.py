@@ -16,7 +16,7 @@ from app import __version__
 from app.engine.logs import quiet_libraries
 from app.errors import JobCancelled, UserError
 
-COMMANDS = ("stage", "defurnish", "segment", "guides", "bench", "models", "eval-defurnish")
+COMMANDS = ("stage", "defurnish", "segment", "guides", "bench", "models", "eval-defurnish", "batch")
 
 
 class UsageError(UserError):
@@ -31,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app.cli import bench, generate, guides_cmd, segment_cmd
+    from app.cli import batch_cmd, bench, generate, guides_cmd, segment_cmd
 
     parser = _Parser(prog="main.py", description="RoomStager: virtual staging of room photos")
     parser.add_argument("--version", action="version", version=f"RoomStager {__version__}")
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     segment_cmd.register(sub)
     guides_cmd.register(sub)
     bench.register(sub)
+    batch_cmd.register(sub)
     for optional in ("app.cli.models_cmd", "app.cli.eval_cmd"):
         try:
             module = __import__(optional, fromlist=["register"])
