@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 from app.cli.common import max_pixels
-from app.engine.batch import TASKS, BatchEvent, BatchOptions, BatchSession
+from app.engine.batch.jobs import TASKS
 
 DISCLOSURE = "Virtually staged"
 
@@ -55,7 +56,11 @@ def register(sub) -> None:
     p.set_defaults(run=run_batch_command)
 
 
-def options_from(args) -> BatchOptions:
+def options_from(args):
+    from app.engine.batch import (
+        BatchOptions,  # OpenCV and Pillow: loaded when a batch runs, not for every command
+    )
+
     disclose = args.disclose_text or (DISCLOSURE if args.disclose else None)
     return BatchOptions(
         task=args.task, mask=f"auto:{args.auto}" if args.auto else None, style=args.style, room=args.room,
@@ -71,9 +76,9 @@ class Console:
     def __init__(self, as_json: bool):
         self.as_json = as_json
         self.bar = None
-        self.session: BatchSession | None = None
+        self.session = None
 
-    def __call__(self, event: BatchEvent) -> None:
+    def __call__(self, event) -> None:
         if event.kind == "planned":
             from tqdm import tqdm
 
@@ -94,7 +99,7 @@ class Console:
         elif event.kind == "skipped":
             self._line(event, skipped=True)
 
-    def _line(self, event: BatchEvent, skipped: bool) -> None:
+    def _line(self, event, skipped: bool) -> None:
         if not self.as_json:
             return
         e = event.entry or {}
@@ -117,6 +122,7 @@ class Console:
 
 
 def run_batch_command(args) -> int:
+    from app.engine.batch import BatchSession  # OpenCV and Pillow: loaded when a batch runs
     from app.errors import UserError
 
     if args.workers is not None and not 1 <= args.workers <= 256:
@@ -136,11 +142,11 @@ def run_batch_command(args) -> int:
     return session.exit_code()
 
 
-def _summary(session: BatchSession, report) -> None:
+def _summary(session, report) -> None:
     entries = session.entries()
     done = sum(e.get("status") == "done" for e in entries)
     failed = [e for e in entries if e.get("status") != "done"]
-    elapsed = max(1e-6, __import__("time").perf_counter() - session.started_at)
+    elapsed = max(1e-6, time.perf_counter() - session.started_at)
     rate = f", {60 * session.finished_now / elapsed:.1f} photos/min" if session.finished_now else ""
     print(f"{done} of {len(entries)} done{rate}; {len(failed)} failed", file=sys.stderr)
     for e in failed:

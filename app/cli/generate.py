@@ -17,6 +17,7 @@ from app.cli.common import (
 )
 from app.engine import requests as rq
 from app.errors import UserError
+from app.imaging.disclosure import stamp
 
 
 def _add_generation_options(p) -> None:
@@ -33,6 +34,8 @@ def _add_generation_options(p) -> None:
     p.add_argument("--lora", default=None, metavar="FILE", help="a LoRA .safetensors to apply")
     p.add_argument("--lora-scale", type=float, default=0.8, metavar="W")
     p.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG/WebP quality")
+    p.add_argument("--disclose", action="store_true", help="stamp 'Virtually staged' on the output")
+    p.add_argument("--disclose-text", default=None, metavar="TEXT", help="the notice's text (implies --disclose)")
     add_engine_options(p)
 
 
@@ -118,9 +121,12 @@ def _run_and_write(args, photo, request, tag: str, clock: Stopwatch) -> int:
     finally:
         engine.shutdown()
     record = request.to_dict()
+    notice = args.disclose_text or ("Virtually staged" if args.disclose else None)
     outputs = []
     for path, image, seed in zip(targets, result.images, result.seeds, strict=True):
         meta = {"app": f"RoomStager {__version__}", "request": {**record, "seed": seed}, "seed": seed}
+        if notice:
+            image, meta["disclosure"] = stamp(image, notice), notice
         outputs.append(str(write_photo(path, image, source=photo, quality=args.quality, metadata=meta,
                                        protect=[photo.path])))
     timings = {**result.timings, "read_s": loaded_at, "total_s": clock()}

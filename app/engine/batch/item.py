@@ -18,12 +18,17 @@ from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
+import cv2
 import numpy as np
+from PIL import Image
 
 from app import __version__
 from app.engine import requests as rq
 from app.engine.batch.plan import BatchItem, BatchOptions
 from app.errors import JobCancelled, UserError
+from app.imaging import disclosure
+from app.imaging._files import atomic_write
+from app.imaging.io import PhotoError, read_mask, read_photo, write_photo
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +118,6 @@ class ItemRunner:
                                           "move it away or choose another output folder")
 
     def _read(self, item: BatchItem, timings: dict):
-        from app.imaging.io import PhotoError, read_photo
-
         t = time.perf_counter()
         try:
             photo = read_photo(item.photo_path, max_pixels=self.max_pixels)
@@ -139,8 +142,6 @@ class ItemRunner:
             if not result.mask.any():
                 raise NothingFound(result.message or f"no {target} was found")
             return result.mask, True
-        from app.imaging.io import PhotoError, read_mask
-
         try:
             mask = read_mask(Path(spec), photo.size)
         except PhotoError as exc:
@@ -210,9 +211,6 @@ class ItemRunner:
                 continue
 
     def _write(self, item: BatchItem, photo, request, result, names: list[str], timings: dict) -> list[dict]:
-        from app.imaging import disclosure
-        from app.imaging.io import write_photo
-
         t = time.perf_counter()
         record = request.to_dict()
         protect = [photo.path, *([Path(item.mask)] if item.mask and not item.mask.startswith("auto:") else [])]
@@ -233,11 +231,6 @@ class ItemRunner:
 
     def _thumb(self, pixels: np.ndarray, stem: str) -> str:
         """A small JPEG under OUT_DIR/report/ for the report and the window's list; returns its relative path."""
-        import cv2
-        from PIL import Image
-
-        from app.imaging._files import atomic_write
-
         h, w = pixels.shape[:2]
         scale = min(1.0, THUMB_SIDE / max(h, w))
         small = cv2.resize(pixels, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 
 from app.engine.batch.item import ItemRunner, worker_name
+from app.engine.worker import Engine
 from app.errors import JobCancelled
 
 MAX_TRIES = 2  # an item that fails for a passing reason is tried once more
@@ -20,8 +21,6 @@ def run_local(session, engine=None, workers: int = 1) -> None:
     """Run `session.todo` here. `engine`: an existing Engine (the window's), else one is made."""
     own = engine is None
     if own:
-        from app.engine.worker import Engine
-
         engine = Engine(models=session.options.models, device=session.options.device)
     runner = ItemRunner(engine, session.options, session.out_dir, session.max_pixels)
     queue = list(session.todo)

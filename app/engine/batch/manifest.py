@@ -23,10 +23,13 @@ import secrets
 import time
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from app import __version__
 from app.engine.batch.item import TRANSIENT, sidecar_claim
 from app.engine.batch.plan import BatchItem
 from app.errors import UserError
+from app.imaging._files import atomic_write
 
 NAME = "manifest.json"
 LOCK_NAME = ".manifest.lock"
@@ -55,8 +58,6 @@ class Manifest:
             raise UserError(f"{out}: not a folder")
         held = None
         if lock:
-            from filelock import FileLock, Timeout
-
             held = FileLock(str(out / LOCK_NAME))
             try:
                 held.acquire(timeout=0)
@@ -94,8 +95,6 @@ class Manifest:
 
     def save(self) -> None:
         """Atomic and durable: temp file, fsync, rename, fsync of the folder (where the OS allows)."""
-        from app.imaging._files import atomic_write
-
         self.data["updated"] = _now()
         text = json.dumps(self.data, indent=1, default=str)
         atomic_write(self.path, lambda f: f.write(text.encode("utf-8")))

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from app.engine.batch.item import ItemRunner, worker_name
 from app.engine.batch.plan import BatchItem, BatchOptions
+from app.engine.logs import quiet_libraries
+from app.engine.worker import Engine
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -39,10 +41,7 @@ class BatchActor:
     """One per GPU (or CPU slot): an engine that lives as long as the actor."""
 
     def __init__(self, options: dict, out_dir: str, threads: int, max_pixels: int):
-        import torch
-
-        from app.engine.logs import quiet_libraries
-        from app.engine.worker import Engine
+        import torch  # heavy: only inside the actor process
 
         quiet_libraries()
         torch.set_num_threads(max(1, threads))
@@ -108,14 +107,12 @@ def connect(address: str):
         if os.environ.get("RAY_AUTH_TOKEN") or token_file.is_file():
             os.environ["RAY_AUTH_MODE"] = "token"  # a head from `ray start` wants its token
     try:
-        import ray
+        import ray  # optional and heavy; imported after the listener settings above, which it reads
     except ImportError:
         raise UserError("--ray needs Ray: pip install -e \".[cluster]\"") from None
     if ray.is_initialized():
         return ray, False
-    import app
-
-    job = {"py_modules": [str(Path(app.__file__).parent)], "env_vars": _job_env(),
+    job = {"py_modules": [str(Path(__file__).resolve().parents[2])], "env_vars": _job_env(),
            "excludes": ["__pycache__", "*.pyc"]}
     common = dict(runtime_env=job, log_to_driver=False, logging_level=logging.WARNING)
     try:
@@ -163,7 +160,7 @@ def run_on_ray(session, address: str, workers: int | None) -> None:
 
 def _round(ray, session, items: list[BatchItem], workers: int | None, last: bool) -> list[BatchItem]:
     """One pass over `items`; returns those that failed for a passing reason (for another round)."""
-    from ray.data import ActorPoolStrategy, DataContext
+    from ray.data import ActorPoolStrategy, DataContext  # optional: only on a Ray run
 
     manifest = session.manifest
     size, resources, threads = _pool(ray, workers)

@@ -18,8 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.engine.batch.jobs import JobSource, read_source
+from app.engine.batch.local import run_local
 from app.engine.batch.manifest import Manifest
 from app.engine.batch.plan import BatchItem, BatchOptions, check_not_inputs, plan_items
+from app.engine.batch.ray_runner import run_on_ray
+from app.engine.batch.report import write_report
 from app.errors import UserError
 
 
@@ -89,12 +92,8 @@ class BatchSession:
         if not self.todo:
             return
         if ray:
-            from app.engine.batch.ray_runner import run_on_ray
-
             run_on_ray(self, ray, workers)
         else:
-            from app.engine.batch.local import run_local
-
             run_local(self, engine=engine, workers=workers or 1)
 
     def emit(self, kind: str, item: BatchItem | None = None, **kw) -> None:
@@ -109,8 +108,6 @@ class BatchSession:
             return None
         try:
             if report:
-                from app.engine.batch.report import write_report
-
                 return write_report(self.manifest, time.perf_counter() - self.started_at)
             return None
         finally:
