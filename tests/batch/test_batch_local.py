@@ -14,7 +14,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.batch.conftest import COMMON, ROOT, in_process, manifest, one_thread_env, pixels, run_main, write_shoot
+from tests.batch.conftest import (
+    COMMON,
+    ROOT,
+    in_process,
+    manifest,
+    one_thread_env,
+    pixels,
+    run_main,
+    write_shoot,
+)
 
 
 def test_batch_equals_single_stage_runs_with_format_metadata_and_report(shoot, local_batch, single_runs):
@@ -257,9 +266,8 @@ def test_a_file_the_batch_did_not_make_is_never_overwritten(tmp_path, capsys):
 
 
 def test_stage_gains_disclose(tmp_path):
-    from tests.conftest import draw_room
-
     from app.cli import main
+    from tests.conftest import draw_room
 
     photo, mask = tmp_path / "room.png", tmp_path / "mask.png"
     Image.fromarray(draw_room(320, 240)).save(photo)
