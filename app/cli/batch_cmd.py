@@ -73,8 +73,9 @@ def options_from(args):
 class Console:
     """Progress bar (count, rate, ETA) on stderr; one JSON line per item on stdout with --json."""
 
-    def __init__(self, as_json: bool):
+    def __init__(self, as_json: bool, stdout):
         self.as_json = as_json
+        self.stdout = stdout
         self.bar = None
         self.session = None
 
@@ -113,8 +114,8 @@ class Console:
             line["empty"] = [str(out / o["file"]) for o in e["empty"]]
         if self.bar is not None:
             self.bar.clear()
-        sys.stdout.write(json.dumps(line) + "\n")
-        sys.stdout.flush()
+        self.stdout.write(json.dumps(line) + "\n")
+        self.stdout.flush()
 
     def close(self) -> None:
         if self.bar is not None:
@@ -127,18 +128,22 @@ def run_batch_command(args) -> int:
 
     if args.workers is not None and not 1 <= args.workers <= 256:
         raise UserError(f"--workers must be between 1 and 256 (got {args.workers})")
-    console = Console(args.json)
+    console = Console(args.json, sys.stdout)
     session = BatchSession(args.source, options_from(args), args.output, retry_failed=args.retry_failed,
                            listener=console, max_pixels=max_pixels())
     console.session = session
-    session.prepare()
-    report = None
+    # stdout carries only the JSON lines: what libraries print there (Ray relays worker errors) goes to stderr
+    sys.stdout = sys.stderr
     try:
-        session.run(ray=args.ray, workers=args.workers)
+        session.prepare()
+        try:
+            session.run(ray=args.ray, workers=args.workers)
+        finally:
+            console.close()
+            report = session.close()
+        _summary(session, report)
     finally:
-        console.close()
-        report = session.close()
-    _summary(session, report)
+        sys.stdout = console.stdout
     return session.exit_code()
 
 
