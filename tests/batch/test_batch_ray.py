@@ -43,6 +43,20 @@ def tagged(tag: str) -> list:
     return out
 
 
+def stop_tagged(tag: str, wait_s: float = 20.0) -> None:
+    """End the test cluster's processes by id (never `ray stop`: it ends every Ray on the machine).
+    Ray's agents can start while the others go, so repeat until none is left."""
+    deadline = time.monotonic() + wait_s
+    while (procs := tagged(tag)) and time.monotonic() < deadline:
+        for p in procs:
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(procs, timeout=2)
+    assert not tagged(tag), "processes of the test cluster are still running"
+
+
 class ListenerWatch(threading.Thread):
     """Every TCP port the tagged processes listen on, polled while the run lasts (what `ss -ltnp` shows)."""
 
@@ -127,10 +141,6 @@ def test_batch_on_a_head_started_on_loopback(shoot, local_batch, tmp_path):
         watch.stop.set()
         if watch.is_alive():
             watch.join()
-        for p in tagged(tag):  # the head's own processes, by id (never `ray stop`: it ends every Ray here)
-            try:
-                p.kill()
-            except psutil.NoSuchProcess:
-                pass
+        stop_tagged(tag)
     assert watch.seen and {ip for ip, _ in watch.seen} <= LOOPBACK, watch.seen
     assert any(p == port for _, p in watch.seen), "the head's port was seen listening"

@@ -54,6 +54,15 @@ def read_source(path: str | Path) -> JobSource:
     raise UserError(f"{p}: give a folder of photos, a .csv or a .toml job file")
 
 
+def photos_source(paths: list[str | Path]) -> JobSource:
+    """Photos picked one by one (the window's "Add photos"): a folder-like source without the folder."""
+    photos = list(dict.fromkeys(Path(p).expanduser().resolve() for p in paths))
+    if not photos:
+        raise UserError("no photos chosen")
+    common = Path(*Path(photos[0]).parts[:1]) if len({p.parent for p in photos}) > 1 else photos[0].parent
+    return JobSource("photos", common, [JobRow(p, p.name) for p in photos])
+
+
 def _folder(folder: Path) -> JobSource:
     photos = sorted((f for f in folder.iterdir() if f.is_file() and not f.name.startswith(".")
                      and f.suffix.lower() in PHOTO_SUFFIXES), key=lambda f: f.name.lower())

@@ -11,15 +11,16 @@ Events reach `listener(BatchEvent)` from the runner's threads: "planned", "skipp
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from app.engine.batch.jobs import JobSource, read_source
+from app.engine.batch.jobs import JobSource, photos_source, read_source
 from app.engine.batch.local import run_local
-from app.engine.batch.manifest import Manifest
+from app.engine.batch.manifest import NAME, Manifest
 from app.engine.batch.plan import BatchItem, BatchOptions, check_not_inputs, plan_items
 from app.engine.batch.ray_runner import run_on_ray
 from app.engine.batch.report import write_report
@@ -66,6 +67,8 @@ class BatchSession:
             self.items = plan_items(source, self.options, self.manifest.batch_seed, self.manifest.input_cache)
             check_not_inputs(self.items, self.out_dir)
             self.manifest.register(self.items, str(source.path))
+            self.manifest.data["options"] = asdict(self.options)  # so the window can resume it as it was
+            self.manifest.data["photos"] = [str(r.photo) for r in source.rows] if source.kind == "photos" else None
             self.manifest.interrupt_running()
             for item in self.items:
                 action, why = self.manifest.decide(item, self.retry_failed)
@@ -124,3 +127,19 @@ class BatchSession:
     def exit_code(self) -> int:
         """0 every item done, 1 some failed or were not reached."""
         return 0 if not self.failed() else 1
+
+
+def previous_batch(out_dir: str | Path) -> tuple[JobSource, BatchOptions, dict] | None:
+    """What an earlier batch in `out_dir` ran (its source, options, status counts), to resume it; None if none."""
+    path = Path(out_dir).expanduser() / NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        options = BatchOptions(**data["options"])
+        source = photos_source(data["photos"]) if data.get("photos") else read_source(data["source"])
+    except (OSError, ValueError, KeyError, TypeError, UserError):
+        return None
+    counts: dict[str, int] = {}
+    for item_id in data.get("order", []):
+        status = data["items"].get(item_id, {}).get("status", "pending")
+        counts[status] = counts.get(status, 0) + 1
+    return source, options, counts
