@@ -22,6 +22,10 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--quick", action="store_true", help="tiny SAM and fewer repeats (for tests)")
     p.add_argument("--clicks", type=int, default=15)
+    p.add_argument("--batch", action="store_true",
+                   help="batch throughput instead: 24 MP photos, locally with 1 worker and on Ray with 2 actors")
+    p.add_argument("--photos", type=int, default=8, metavar="N", help="--batch: how many photos")
+    p.add_argument("--no-ray", action="store_true", help="--batch: the local run only")
     p.set_defaults(run=run_bench)
 
 
@@ -157,6 +161,17 @@ def run_bench(args) -> int:
     import tempfile
 
     import torch
+
+    if args.batch:
+        from app.cli.bench_batch import run_batch_bench
+
+        results = {"batch": run_batch_bench(args.quick, max(2, args.photos), not args.no_ray)}
+        if args.json:
+            emit_json(results)
+        else:
+            for k, v in results["batch"].items():
+                print(f"batch.{k:38s} {v}")
+        return 0
 
     torch.set_grad_enabled(False)
     results: dict = {"torch_threads": torch.get_num_threads()}

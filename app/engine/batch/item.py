@@ -240,6 +240,19 @@ class ItemRunner:
         return rel
 
 
+def warm_up(engine, options: BatchOptions) -> None:
+    """Load the models a batch needs with one tiny job, before the first photo. A problem here
+    (a missing model, say) is left for the items, where it is reported per photo."""
+    photo = np.full((64, 64, 3), 128, np.uint8)
+    mask = np.zeros((64, 64), bool)
+    mask[16:48, 16:48] = True
+    try:
+        engine.run(rq.StageRequest(photo=photo, mask=mask, models=options.models, model_set=options.model_set,
+                                   device=options.device, steps=1, seed=0))
+    except Exception as exc:  # noqa: BLE001 - reported by the first item instead
+        log.info("warm-up job failed: %s", exc)
+
+
 def _add_timings(total: dict, more: dict) -> None:
     for k, v in (more or {}).items():
         if isinstance(v, (int, float)) and k.endswith("_s") and k != "total_s":

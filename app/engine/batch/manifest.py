@@ -163,7 +163,8 @@ class Manifest:
             entry["runs"].append({"started": _stamp(record.get("started"))})
         entry["runs"][-1].update(ended=_stamp(record.get("ended")), status=record["status"],
                                  worker=record.get("worker", ""))
-        keep = ("status", "reason", "message", "outputs", "empty", "thumb", "timings", "worker", "device", "size")
+        keep = ("status", "reason", "message", "outputs", "empty", "thumb", "timings", "worker", "device", "size",
+                "started", "ended")
         entry.update({k: record.get(k) for k in keep}, key=item.key)
         entry["seeds"] = [o["seed"] for o in record.get("outputs") or []]
         return entry

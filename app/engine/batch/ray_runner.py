@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.engine.batch.item import ItemRunner, worker_name
+from app.engine.batch.item import ItemRunner, warm_up, worker_name
 from app.engine.batch.plan import BatchItem, BatchOptions
 from app.engine.logs import quiet_libraries
 from app.engine.worker import Engine
@@ -47,6 +47,7 @@ class BatchActor:
         torch.set_num_threads(max(1, threads))
         self.options = BatchOptions(**options)
         self.engine = Engine(models=self.options.models, device=self.options.device)
+        warm_up(self.engine, self.options)  # the models load now, once per actor, not inside the first photo
         self.runner = ItemRunner(self.engine, self.options, Path(out_dir), max_pixels)
 
     def __call__(self, batch: dict) -> dict:
@@ -130,6 +131,11 @@ def connect(address: str):
 # ---- running ---------------------------------------------------------------------------------
 
 
+def _bounded() -> dict:
+    """Actor restarts and task retries after a death: bounded (Ray Data's default is forever)."""
+    return {"max_restarts": RESTARTS, "max_task_retries": TASK_RETRIES}
+
+
 def _pool(ray, workers: int | None) -> tuple[int, dict, int]:
     """(actors, their resource request, torch threads each). GPUs: one actor each. CPUs: actors get
     less than a CPU each, so Ray Data's own tasks always find one and the job cannot starve."""
@@ -179,8 +185,8 @@ def _round(ray, session, items: list[BatchItem], workers: int | None, last: bool
     ds = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
         BatchActor, batch_size=1, fn_constructor_kwargs={"options": options, "out_dir": str(session.out_dir),
                                                           "threads": threads, "max_pixels": session.max_pixels},
-        compute=ActorPoolStrategy(size=size, max_tasks_in_flight_per_actor=1),
-        max_restarts=RESTARTS, max_task_retries=TASK_RETRIES, runtime_env={"env_vars": env}, **resources)
+        compute=ActorPoolStrategy(size=size, max_tasks_in_flight_per_actor=1), ray_remote_args_fn=_bounded,
+        runtime_env={"env_vars": env}, **resources)
     seen, retry, last_save = set(), [], 0.0
     try:
         for row in ds.iter_rows():
