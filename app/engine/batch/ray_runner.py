@@ -19,6 +19,7 @@ import logging
 import os
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 from app.engine.batch.item import ItemRunner, warm_up, worker_name
@@ -131,9 +132,6 @@ def connect(address: str):
 # ---- running ---------------------------------------------------------------------------------
 
 
-def _bounded() -> dict:
-    """Actor restarts and task retries after a death: bounded (Ray Data's default is forever)."""
-    return {"max_restarts": RESTARTS, "max_task_retries": TASK_RETRIES}
 
 
 def _pool(ray, workers: int | None) -> tuple[int, dict, int]:
@@ -182,11 +180,15 @@ def _round(ray, session, items: list[BatchItem], workers: int | None, last: bool
     rows = [{"id": i.id, "payload": json.dumps(i.to_payload())} for i in items]
     options = {k: getattr(session.options, k) for k in session.options.__dataclass_fields__}
     env = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), **_job_env()}
-    ds = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
-        BatchActor, batch_size=1, fn_constructor_kwargs={"options": options, "out_dir": str(session.out_dir),
-                                                          "threads": threads, "max_pixels": session.max_pixels},
-        compute=ActorPoolStrategy(size=size, max_tasks_in_flight_per_actor=1), ray_remote_args_fn=_bounded,
-        runtime_env={"env_vars": env}, **resources)
+    with warnings.catch_warnings():
+        # Ray 2.60 bounds actor restarts and task retries only through these (deprecated) remote
+        # arguments; without them both are unbounded. pyproject keeps Ray below 2.64, which drops them.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ds = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
+            BatchActor, batch_size=1, fn_constructor_kwargs={"options": options, "out_dir": str(session.out_dir),
+                                                              "threads": threads, "max_pixels": session.max_pixels},
+            compute=ActorPoolStrategy(size=size, max_tasks_in_flight_per_actor=1), runtime_env={"env_vars": env},
+            max_restarts=RESTARTS, max_task_retries=TASK_RETRIES, **resources)
     seen, retry, last_save = set(), [], 0.0
     try:
         for row in ds.iter_rows():
