@@ -292,3 +292,10 @@ def test_the_local_batch_never_imports_ray(tmp_path):
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert os.path.isfile(tmp_path / "out" / "room00-stage.jpg")
+
+
+def test_bench_batch_quick_reports_throughput():
+    proc = run_main("bench", "--batch", "--quick", "--no-ray", "--photos", "2", "--json")
+    report = json.loads(proc.stdout)["batch"]
+    assert report["local_1w_done"] == 2 and report["local_1w_photos_per_min"] > 0
+    assert 0 < report["local_1w_outside_model_s"] <= report["local_1w_photo_s"]

@@ -34,8 +34,9 @@ log = logging.getLogger(__name__)
 
 THUMB_SIDE = 480  # px, long side: sharp on a laptop screen, ~40 kB each
 REPORT_DIR = "report"
-# Reasons that say nothing about the photo itself: worth another try (bounded).
-TRANSIENT = ("error", "worker-died", "interrupted")
+# Reasons that say nothing about the photo itself: worth another try (bounded). "exists": a file
+# the batch did not make was in the way, and may have been moved since.
+TRANSIENT = ("error", "worker-died", "interrupted", "exists")
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -114,7 +115,7 @@ class ItemRunner:
         for name in [*item.outputs, *([item.empty_output] if item.empty_output else [])]:
             target = self.out_dir / name
             if target.exists() and sidecar_claim(target) != item.id:
-                raise _Failed("rejected", f"{target}: already exists and was not made by this batch; "
+                raise _Failed("exists", f"{target}: already exists and was not made by this batch; "
                                           "move it away or choose another output folder")
 
     def _read(self, item: BatchItem, timings: dict):
