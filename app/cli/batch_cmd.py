@@ -13,8 +13,11 @@ import json
 import sys
 import time
 
+from tqdm import tqdm
+
 from app.cli.common import max_pixels
 from app.engine.batch.jobs import TASKS
+from app.errors import UserError
 
 DISCLOSURE = "Virtually staged"
 
@@ -57,9 +60,8 @@ def register(sub) -> None:
 
 
 def options_from(args):
-    from app.engine.batch import (
-        BatchOptions,  # OpenCV and Pillow: loaded when a batch runs, not for every command
-    )
+    # the batch package loads OpenCV: only when a batch runs, not for every command
+    from app.engine.batch import BatchOptions
 
     disclose = args.disclose_text or (DISCLOSURE if args.disclose else None)
     return BatchOptions(
@@ -81,8 +83,6 @@ class Console:
 
     def __call__(self, event) -> None:
         if event.kind == "planned":
-            from tqdm import tqdm
-
             s = self.session
             done = len(s.items) - len(s.todo)
             print(f"{len(s.items)} photo jobs: {len(s.todo)} to do, {done} done or kept from earlier runs",
@@ -123,8 +123,8 @@ class Console:
 
 
 def run_batch_command(args) -> int:
-    from app.engine.batch import BatchSession  # OpenCV and Pillow: loaded when a batch runs
-    from app.errors import UserError
+    # the batch package loads OpenCV: only when a batch runs, not for every command
+    from app.engine.batch import BatchSession
 
     if args.workers is not None and not 1 <= args.workers <= 256:
         raise UserError(f"--workers must be between 1 and 256 (got {args.workers})")

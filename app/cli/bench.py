@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from app.cli.bench_batch import run_batch_bench
 from app.cli.common import emit_json
 
 
@@ -163,9 +164,7 @@ def run_bench(args) -> int:
     import torch
 
     if args.batch:
-        from app.cli.bench_batch import run_batch_bench
-
-        results = {"batch": run_batch_bench(args.quick, max(2, args.photos), not args.no_ray)}
+        results = {"batch": run_batch_bench(args.quick, max(2, args.photos), not args.no_ray, synthetic_room)}
         if args.json:
             emit_json(results)
         else:

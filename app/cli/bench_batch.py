@@ -17,13 +17,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
+
+from app.engine.worker import Engine
 
 
-def _write_photos(folder: Path, count: int, size: tuple[int, int]) -> Path:
-    from PIL import Image
-
-    from app.cli.bench import synthetic_room
-
+def _write_photos(folder: Path, count: int, size: tuple[int, int], synthetic_room) -> Path:
     w, h = size
     mask = np.zeros((h, w), np.uint8)
     mask[int(h * 0.45):int(h * 0.85), int(w * 0.3):int(w * 0.7)] = 255  # ~16 % of the frame
@@ -38,7 +37,7 @@ def _write_photos(folder: Path, count: int, size: tuple[int, int]) -> Path:
 
 
 def _session(jobs: Path, out: Path, listener=None):
-    from app.engine.batch import BatchOptions, BatchSession
+    from app.engine.batch import BatchOptions, BatchSession  # loads OpenCV: only when this bench runs
 
     options = BatchOptions(models="tiny", device="cpu", steps=2, seed=1)
     session = BatchSession(jobs, options, out, listener=listener)
@@ -60,8 +59,6 @@ def _numbers(session, prefix: str) -> dict:
 
 
 def bench_local(jobs: Path, out: Path) -> dict:
-    from app.engine.worker import Engine
-
     engine = Engine(models="tiny", device="cpu")
     try:
         warm = _session(jobs, out / "warm")  # loads the models: the batch below measures the steady state
@@ -91,14 +88,15 @@ def bench_ray(jobs: Path, out: Path, actors: int = 2) -> dict:
     return numbers
 
 
-def run_batch_bench(quick: bool, photos: int, with_ray: bool) -> dict:
-    import torch
+def run_batch_bench(quick: bool, photos: int, with_ray: bool, synthetic_room) -> dict:
+    """synthetic_room(w, h, seed) -> a room-like RGB photo (bench.py's)."""
+    import torch  # heavy: only when this bench runs
 
     torch.set_num_threads(1)  # one core per worker, as each Ray actor gets here
     size = (1200, 800) if quick else (6000, 4000)
     results: dict = {"photo": f"{size[0]}x{size[1]}", "photos": photos, "threads_per_worker": 1}
     with tempfile.TemporaryDirectory(prefix="rs-bench-") as tmp:
-        jobs = _write_photos(Path(tmp) / "in", photos, size)
+        jobs = _write_photos(Path(tmp) / "in", photos, size, synthetic_room)
         print("bench: batch, local 1 worker ...", file=sys.stderr)
         results.update(bench_local(jobs, Path(tmp)))
         if with_ray:

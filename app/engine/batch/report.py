@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from app.engine.batch.manifest import Manifest
+from app.imaging._files import atomic_write
 
 NAME = "report.html"
 
@@ -66,8 +67,6 @@ def _item(entry: dict, item_id: str) -> str:
 
 
 def write_report(manifest: Manifest, elapsed_s: float | None = None) -> Path:
-    from app.imaging._files import atomic_write
-
     order = manifest.data.get("order", [])
     entries = [(i, manifest.entry(i) or {}) for i in order]
     counts = manifest.summary()

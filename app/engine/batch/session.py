@@ -130,7 +130,7 @@ class BatchSession:
 
 
 def previous_batch(out_dir: str | Path) -> tuple[JobSource, BatchOptions, dict] | None:
-    """What an earlier batch in `out_dir` ran (its source, options, status counts), to resume it; None if none."""
+    """What an earlier batch in `out_dir` ran (its source, options, manifest), to resume it; None if none."""
     path = Path(out_dir).expanduser() / NAME
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -138,8 +138,4 @@ def previous_batch(out_dir: str | Path) -> tuple[JobSource, BatchOptions, dict] 
         source = photos_source(data["photos"]) if data.get("photos") else read_source(data["source"])
     except (OSError, ValueError, KeyError, TypeError, UserError):
         return None
-    counts: dict[str, int] = {}
-    for item_id in data.get("order", []):
-        status = data["items"].get(item_id, {}).get("status", "pending")
-        counts[status] = counts.get(status, 0) + 1
-    return source, options, counts
+    return source, options, data

@@ -175,15 +175,22 @@ class BatchDialog(QDialog):
         found = previous_batch(self.out.text()) if self.out.text() and not self.running else None
         self._resume = found
         if found:
-            source, options, counts = found
-            done = counts.get("done", 0)
-            total = sum(counts.values())
+            source, options, data = found
+            entries = [data["items"][i] for i in data.get("order", []) if i in data["items"]]
+            done = sum(e.get("status") == "done" for e in entries)
+            total = len(entries)
             if announce:
-                self.status.setText(f"This folder holds a batch with {done} of {total} done: Resume finishes it.")
+                self.status.setText(f"This folder holds a batch with {done} of {total} done: Resume finishes it."
+                                    if done < total else f"This folder holds a finished batch ({done} photos): "
+                                    "Resume checks it and redoes anything missing or changed.")
             if self.source is None:
                 self.source = source
                 self.source_label.setText(f"{len(source.rows)} photos from {source.path} (the earlier batch)")
                 self._fill([(str(r.photo), r.photo, r.values.get("task", options.task or "")) for r in source.rows])
+            for item_id in data.get("order", []):  # what the earlier run left, photo by photo
+                entry = data["items"].get(item_id, {})
+                if entry.get("photo") in self.rows and entry.get("status") in ("done", "failed"):
+                    self._show_entry(entry["photo"], entry, earlier=True)
         self._update_buttons()
 
     def _fill(self, rows: list[tuple[str, Path, str]]) -> None:
@@ -204,7 +211,8 @@ class BatchDialog(QDialog):
             self._thumb_timer.stop()
             return
         row, path = self._thumb_queue.pop(0)
-        row.setIcon(0, thumbnail(path))
+        if row.data(0, Qt.ItemDataRole.UserRole) is None:  # a finished photo already shows its result
+            row.setIcon(0, thumbnail(path))
 
     # ---- running -------------------------------------------------------------------------------
 
