@@ -225,6 +225,7 @@ def test_defurnish_then_stage_makes_both_outputs(tmp_path, capsys, room_depth):
     ("photo,mask\nroom00.jpg,auto:sofa\n", "unknown automatic mask"),
     ("photo,task,mask\nroom00.jpg,defurnish,auto:floor\n", "auto:floor would repaint"),
     ("photo\nroom00.jpg\nroom00.jpg\n", "would both write 'room00-stage"),
+    ("photo,style\nroom00.jpg,gothic\n", "row 2: unknown style 'gothic'"),
 ])
 def test_bad_job_files_exit_2_naming_the_row(tmp_path, content, message):
     write_shoot(tmp_path / "p", count=1)
@@ -299,3 +300,17 @@ def test_bench_batch_quick_reports_throughput():
     report = json.loads(proc.stdout)["batch"]
     assert report["local_1w_done"] == 2 and report["local_1w_photos_per_min"] > 0
     assert 0 < report["local_1w_outside_model_s"] <= report["local_1w_photo_s"]
+
+
+def test_two_photos_in_flight_share_one_engine_and_give_the_same_pixels(tmp_path, capsys):
+    from app.cli import main
+
+    jobs = write_shoot(tmp_path / "photos", count=3)
+    for workers in ("1", "2"):
+        assert main(["batch", str(jobs), "-o", str(tmp_path / workers), "--models", "tiny", "--steps", "1",
+                     "--seed", "8", "--workers", workers]) == 0
+    capsys.readouterr()
+    for name in ("room00-stage.jpg", "room01-stage.png", "room02-stage.jpg"):
+        assert np.array_equal(pixels(tmp_path / "1" / name), pixels(tmp_path / "2" / name))
+    workers = {e["worker"] for e in manifest(tmp_path / "2")["items"].values()}
+    assert len(workers) == 1, "one process, one engine"

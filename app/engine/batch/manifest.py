@@ -144,7 +144,7 @@ class Manifest:
             entry = self.data["items"].get(item.id)
             if entry is None:
                 entry = self.data["items"][item.id] = {"status": "pending", "attempts": 0, "runs": []}
-            entry.update(_describe(item), planned_key=item.key)
+            entry.update(_describe(item))
 
     def mark(self, item: BatchItem, status: str, **fields) -> dict:
         entry = self.data["items"][item.id]

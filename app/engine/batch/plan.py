@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from app.engine.batch.jobs import MAX_VARIATIONS, TASKS, JobSource, check_value
+from app.engine.presets import staging_prompts
 from app.errors import UserError
 
 BUILTIN = {"task": "stage", "mask": None, "style": "modern", "room": "living_room", "prompt": "",
@@ -135,6 +136,11 @@ def plan_items(source: JobSource, options: BatchOptions, batch_seed: int,
         if task != "stage" and v["mask"] == "auto:floor":
             raise UserError(f"{row.where}: de-furnishing removes objects; auto:floor would repaint the floor "
                             "(use auto:furniture or a mask file)")
+        if "stage" in task:
+            try:  # unknown styles and rooms are usage errors, before anything runs
+                staging_prompts(v["style"], v["room"])
+            except UserError as exc:
+                raise UserError(f"{row.where}: {exc}") from None
         variations = int(v["variations"])
         if not 1 <= variations <= MAX_VARIATIONS:
             raise UserError(f"{row.where}: variations must be between 1 and {MAX_VARIATIONS}")
