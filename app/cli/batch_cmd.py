@@ -41,7 +41,8 @@ def register(sub) -> None:
     p.add_argument("--ray", default=None, metavar="auto|ADDRESS",
                    help="run on a Ray cluster (auto: the running one, else a private one on this machine)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="local: photos in flight at once (default 1); Ray: actors (default: one per GPU)")
+                   help="local: photos in flight on the one engine (default: 2 on a GPU, 1 on a CPU); "
+                        "Ray: actors (default: one per GPU)")
     p.add_argument("--retry-failed", action="store_true",
                    help="also redo items that failed because of their photo or mask (bad file, nothing found)")
     p.add_argument("--json", action="store_true", help="one JSON line per item on stdout")

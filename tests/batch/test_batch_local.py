@@ -314,3 +314,33 @@ def test_two_photos_in_flight_share_one_engine_and_give_the_same_pixels(tmp_path
         assert np.array_equal(pixels(tmp_path / "1" / name), pixels(tmp_path / "2" / name))
     workers = {e["worker"] for e in manifest(tmp_path / "2")["items"].values()}
     assert len(workers) == 1, "one process, one engine"
+
+
+def test_outputs_written_before_the_manifest_caught_up_are_adopted_not_made_again(tmp_path, capsys):
+    """A kill between writing a photo's outputs and saving the manifest (the Ray driver saves at most
+    every half second): the sidecars carry the request key, so the rerun takes the outputs as done."""
+    from app.cli import main
+
+    jobs = write_shoot(tmp_path / "photos", count=2)
+    out = tmp_path / "out"
+    argv = ["batch", str(jobs), "-o", str(out), "--models", "tiny", "--steps", "1", "--seed", "2", "--json"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    data = manifest(out)
+    entry = data["items"]["room01-stage"]
+    entry.update(status="running", outputs=None)  # what the manifest said when the kill came
+    entry["runs"][-1]["status"] = "running"
+    (out / "manifest.json").write_text(json.dumps(data))
+    stamp = (out / "room01-stage.png").stat().st_mtime_ns
+    assert main(argv) == 0
+    lines = {x["id"]: x for x in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert lines["room01-stage"]["skipped"] and lines["room01-stage"]["status"] == "done"
+    assert (out / "room01-stage.png").stat().st_mtime_ns == stamp
+    assert manifest(out)["items"]["room01-stage"]["message"] == "recovered from the outputs on disk"
+    (out / "room01-stage.png").unlink()  # killed after the sidecar, before the image: made again
+    data = manifest(out)
+    data["items"]["room01-stage"].update(status="running", outputs=None)
+    (out / "manifest.json").write_text(json.dumps(data))
+    assert main(argv) == 0
+    lines = {x["id"]: x for x in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert not lines["room01-stage"]["skipped"] and (out / "room01-stage.png").is_file()

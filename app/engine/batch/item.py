@@ -114,7 +114,7 @@ class ItemRunner:
         """Never write over a file this batch did not make (the user's own, or another batch's)."""
         for name in [*item.outputs, *([item.empty_output] if item.empty_output else [])]:
             target = self.out_dir / name
-            if target.exists() and sidecar_claim(target) != item.id:
+            if target.exists() and name not in item.owned and sidecar_claim(target) != item.id:
                 raise _Failed("exists", f"{target}: already exists and was not made by this batch; "
                                           "move it away or choose another output folder")
 
@@ -224,6 +224,10 @@ class ItemRunner:
                 image = disclosure.stamp(image, text)
             meta = {"app": f"RoomStager {__version__}", "request": {**record, "seed": seed}, "seed": seed,
                     "batch": batch}
+            # the sidecar goes first (write_photo writes it again after the image): an image on disk
+            # always has the sidecar that says it is this batch's, even after a kill between the two
+            sidecar = json.dumps(meta, default=str).encode("utf-8")
+            atomic_write(self.out_dir / f"{name}.json", lambda f, data=sidecar: f.write(data))
             write_photo(self.out_dir / name, image, source=photo, quality=self.options.quality, metadata=meta,
                         protect=protect)
             out.append({"file": name, "seed": int(seed), "thumb": self._thumb(image, Path(name).stem)})

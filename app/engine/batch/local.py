@@ -17,8 +17,19 @@ from app.errors import JobCancelled
 MAX_TRIES = 2  # an item that fails for a passing reason is tried once more
 
 
-def run_local(session, engine=None, workers: int = 1) -> None:
+def default_workers(device: str | None) -> int:
+    """Two photos in flight on a GPU (one's reading and writing overlaps the other's model work);
+    one on a CPU, where the model already uses every core."""
+    if device == "cpu":
+        return 1
+    import torch  # heavy; the engine loads it anyway
+
+    return 2 if torch.cuda.is_available() else 1
+
+
+def run_local(session, engine=None, workers: int | None = None) -> None:
     """Run `session.todo` here. `engine`: an existing Engine (the window's), else one is made."""
+    workers = workers or default_workers(session.options.device)
     own = engine is None
     if own:
         engine = Engine(models=session.options.models, device=session.options.device)

@@ -98,6 +98,7 @@ class BatchItem:
     photo_sha256: str | None = None
     mask_sha256: str | None = None
     key: str = ""  # hash of everything that decides the outputs
+    owned: list[str] = field(default_factory=list)  # files in OUT_DIR the manifest says an earlier run made
 
     def to_payload(self) -> dict:
         return asdict(self)

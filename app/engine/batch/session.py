@@ -74,6 +74,8 @@ class BatchSession:
                 action, why = self.manifest.decide(item, self.retry_failed)
                 self.why[item.id] = why
                 if action == "run":
+                    entry = self.manifest.entry(item.id) or {}
+                    item.owned = [o["file"] for o in [*(entry.get("outputs") or []), *(entry.get("empty") or [])]]
                     self.todo.append(item)
                 elif action == "adopt":
                     self.emit("skipped", item, entry=self.manifest.adopt(item), why=why)
@@ -97,7 +99,7 @@ class BatchSession:
         if ray:
             run_on_ray(self, ray, workers)
         else:
-            run_local(self, engine=engine, workers=workers or 1)
+            run_local(self, engine=engine, workers=workers)
 
     def emit(self, kind: str, item: BatchItem | None = None, **kw) -> None:
         if kind == "finished":
