@@ -23,6 +23,7 @@ pytest.importorskip("ray", reason="the cluster extra is part of the dev install:
 psutil = pytest.importorskip("psutil")
 
 LOOPBACK = {"127.0.0.1", "::ffff:127.0.0.1", "::1"}
+TAGS: dict[str, str] = {}  # tag -> the cluster's Ray folder (where `ray start` ran)
 
 
 def ray_env(tag: str, tmp: str) -> dict:
@@ -33,27 +34,34 @@ def ray_env(tag: str, tmp: str) -> dict:
 
 
 def tagged(tag: str) -> list:
+    """This test's cluster: processes with its tag in their environment, or working in its Ray folder
+    (Ray's agents rename themselves over their environment, so the tag alone misses them)."""
     out = []
     for proc in psutil.process_iter(["pid"]):
         try:
-            if proc.environ().get("RS_TEST_TAG") == tag:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if proc.environ().get("RS_TEST_TAG") == tag or proc.cwd() == TAGS.get(tag):
                 out.append(proc)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
     return out
 
 
-def stop_tagged(tag: str, wait_s: float = 20.0) -> None:
+def stop_tagged(tag: str, wait_s: float = 30.0) -> None:
     """End the test cluster's processes by id (never `ray stop`: it ends every Ray on the machine).
-    Ray's agents can start while the others go, so repeat until none is left."""
-    deadline = time.monotonic() + wait_s
-    while (procs := tagged(tag)) and time.monotonic() < deadline:
+    Ray's agents can still be starting while the others go, so stop only after two quiet looks."""
+    deadline, quiet = time.monotonic() + wait_s, 0
+    while quiet < 2 and time.monotonic() < deadline:
+        procs = tagged(tag)
+        quiet = 0 if procs else quiet + 1
         for p in procs:
             try:
                 p.kill()
             except psutil.NoSuchProcess:
                 pass
         psutil.wait_procs(procs, timeout=2)
+        time.sleep(1.0)
     assert not tagged(tag), "processes of the test cluster are still running"
 
 
@@ -119,6 +127,7 @@ def free_port() -> int:
 def test_batch_on_a_head_started_on_loopback(shoot, local_batch, tmp_path):
     tag = secrets.token_hex(6)
     tmp = tempfile.mkdtemp(prefix="rs-ray-")
+    TAGS[tag] = tmp
     env = ray_env(tag, tmp)
     port = free_port()
     ray_cli = str(Path(sys.executable).parent / "ray")
