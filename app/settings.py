@@ -81,6 +81,11 @@ def sam_cache_bytes() -> int:
         return int(DEFAULT_SAM_CACHE_MB * 2**20)  # a bad budget must not stop click selection
 
 
+def batch_fault() -> str | None:
+    """$ROOMSTAGER_BATCH_TEST_DIE = "ITEM_ID:MARKER": a test hook, the Ray actor holding ITEM_ID dies once."""
+    return os.environ.get("ROOMSTAGER_BATCH_TEST_DIE") or None
+
+
 def debug() -> bool:
     """$ROOMSTAGER_DEBUG: tracebacks and debug logs in the commands."""
     return bool(os.environ.get("ROOMSTAGER_DEBUG"))

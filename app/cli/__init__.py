@@ -12,13 +12,23 @@ import logging
 import sys
 
 from app import __version__, settings
-from app.cli import bench, eval_cmd, generate, guides_cmd, models_cmd, repaint_cmd, room3d_cmd, segment_cmd
+from app.cli import (
+    batch_cmd,
+    bench,
+    eval_cmd,
+    generate,
+    guides_cmd,
+    models_cmd,
+    repaint_cmd,
+    room3d_cmd,
+    segment_cmd,
+)
 from app.cli.common import option_name
 from app.engine import InvalidRequest, quiet_libraries
 from app.errors import JobCancelled, UserError
 
 COMMANDS = ("stage", "defurnish", "repaint", "room3d", "segment", "guides", "bench", "models",
-            "eval-defurnish")
+            "eval-defurnish", "batch")
 
 
 class UsageError(UserError):
@@ -37,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"RoomStager {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for command in (generate, repaint_cmd, room3d_cmd, segment_cmd, guides_cmd, bench, models_cmd, eval_cmd):
+    for command in (generate, repaint_cmd, room3d_cmd, segment_cmd, guides_cmd, bench, models_cmd, eval_cmd,
+                    batch_cmd):
         command.register(sub)
     return parser
 

@@ -28,6 +28,7 @@ from app.cli.common import (
 )
 from app.engine import DefurnishRequest, StageRequest
 from app.errors import UserError
+from app.imaging.disclosure import stamp
 from app.imaging.io import write_photo
 from app.imaging.targets import folder
 
@@ -50,6 +51,8 @@ def _add_generation_options(p) -> None:
     p.add_argument("--lora", default=None, metavar="FILE", help="a LoRA .safetensors to apply")
     p.add_argument("--lora-scale", type=finite_float, default=0.8, metavar="W")
     p.add_argument("--quality", type=quality, default=95, metavar="Q", help="JPEG/WebP quality (1-100)")
+    p.add_argument("--disclose", action="store_true", help="stamp 'Virtually staged' on the output")
+    p.add_argument("--disclose-text", default=None, metavar="TEXT", help="the notice's text (implies --disclose)")
     add_engine_options(p)
 
 
@@ -130,11 +133,14 @@ def _run_and_write(args, photo, request, tag: str, clock: Stopwatch) -> int:
     finally:
         engine.shutdown()
     record = request.to_dict()
+    notice = args.disclose_text or ("Virtually staged" if args.disclose else None)
     outputs = []
     for path, image, seed in zip(targets, result.images, result.seeds, strict=True):
         meta = {"app": f"RoomStager {__version__}", "request": {**record, "seed": seed}, "seed": seed,
                 "sampling": {k: result.timings.get(k) for k in ("model_set", "steps", "guidance", "fast", "scheduler")},
                 "licenses": result.timings.get("licenses", [])}
+        if notice:
+            image, meta["disclosure"] = stamp(image, notice), notice
         outputs.append(str(write_photo(path, image, source=photo, quality=args.quality, metadata=meta,
                                        protect=inputs)))
     timings = {**result.timings, "read_s": loaded_at, "total_s": clock()}

@@ -11,6 +11,11 @@ The rooms below (`runtime`, `models`, `diffusion`, `vision`, `automask`,
 
 from app.engine.automask.objects import combine as combine_objects
 from app.engine.automask.objects import default_margin
+from app.engine.batch import TASKS as BATCH_TASKS
+from app.engine.batch import BatchEvent, BatchOptions, BatchSession
+from app.engine.batch.jobs import PHOTO_SUFFIXES, JobRow, JobSource, photos_source, read_source
+from app.engine.batch.session import previous_batch
+from app.engine.benchmarks.batch import run_batch_bench
 from app.engine.benchmarks.run import run_benchmarks
 from app.engine.checks import InvalidRequest
 from app.engine.evaluation.defurnish import EvalSettings, evaluate, table
@@ -59,14 +64,16 @@ from app.engine.tiny.models import ensure_tiny_models, tiny_models_dir
 from app.engine.worker import Engine, Job
 
 __all__ = [
-    "array_digest", "AutoMaskRequest", "AutoMaskResult", "available_devices", "Cancelled", "Catalog",
-    "check_disk_space", "check_lora_file", "check_space_for", "combine_objects", "default_margin",
-    "default_models_dir", "DefurnishRequest", "DeviceInfo", "DownloadCancelled", "DownloadProgress",
-    "EmbedRequest", "EmbedResult", "Engine", "ensure_tiny_models", "EvalSettings", "evaluate", "Event",
-    "Failed", "Finished", "focal_35mm_from_exif", "GenerationRequest", "GenerationResult", "grid_colors",
-    "GuidesRequest", "GuidesResult", "home_orbit", "human_bytes", "import_path", "install", "InvalidRequest",
-    "Job", "JobKind", "MaskObject", "MEMORY_MODES", "Orbit", "pick_device", "plan", "Progress",
-    "quiet_libraries", "remove", "render_points", "RepaintRequest", "Request", "request_type", "Room3DRequest",
-    "Room3DResult", "ROOM_FORMATS", "run_benchmarks", "SegmentRequest", "SegmentResult", "StageRequest",
-    "Started", "table", "TextSegmentRequest", "TextSegmentResult", "tiny_models_dir", "verify", "write_room",
+    "array_digest", "AutoMaskRequest", "AutoMaskResult", "available_devices", "BATCH_TASKS", "BatchEvent",
+    "BatchOptions", "BatchSession", "Cancelled", "Catalog", "check_disk_space", "check_lora_file",
+    "check_space_for", "combine_objects", "default_margin", "default_models_dir", "DefurnishRequest",
+    "DeviceInfo", "DownloadCancelled", "DownloadProgress", "EmbedRequest", "EmbedResult", "Engine",
+    "ensure_tiny_models", "EvalSettings", "evaluate", "Event", "Failed", "Finished", "focal_35mm_from_exif",
+    "GenerationRequest", "GenerationResult", "grid_colors", "GuidesRequest", "GuidesResult", "home_orbit",
+    "human_bytes", "import_path", "install", "InvalidRequest", "Job", "JobKind", "JobRow", "JobSource",
+    "MaskObject", "MEMORY_MODES", "Orbit", "PHOTO_SUFFIXES", "photos_source", "pick_device", "plan",
+    "previous_batch", "Progress", "quiet_libraries", "read_source", "remove", "render_points",
+    "RepaintRequest", "Request", "request_type", "Room3DRequest", "Room3DResult", "ROOM_FORMATS",
+    "run_batch_bench", "run_benchmarks", "SegmentRequest", "SegmentResult", "StageRequest", "Started", "table",
+    "TextSegmentRequest", "TextSegmentResult", "tiny_models_dir", "verify", "write_room",
 ]

@@ -319,6 +319,17 @@ def write_file(path: str | Path, data: bytes | Callable[[BinaryIO], None],
     return path
 
 
+def replace_file(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
+    """Replace one of the app's own records (a manifest, a report, a thumbnail) atomically: readers see the
+    old file or the new one, a killed write leaves the old one. Its place was checked once, up front."""
+    path = Path(path)
+    try:
+        write_together([(path, write)])
+    except OSError as e:
+        raise PhotoError(f"{path}: cannot write it ({e.strerror or e})") from None
+    return path
+
+
 def write_files(parts: list[tuple[Path, bytes]], protect: Iterable[Path | Input | None] = (),
                 targets: list[Target] | None = None) -> None:
     """Write several files as one unit (all of them or none replaced), never over `protect`: a file and

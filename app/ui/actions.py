@@ -30,6 +30,7 @@ class Actions(QObject):
         self.save_project = a("&Save Project", SK.Save, "save", "Save the photo, mask, history and results")
         self.save_project_as = a("Save Project &As…", SK.SaveAs)
         self.export = a("&Export…", "Ctrl+E", "export", "Export the shown image with the disclosure label")
+        self.batch = a("&Batch…", "Ctrl+B", None, "Stage or de-furnish a folder or a list of photos in one go")
         self.models = a("&Models…", None, None, "Download, import or remove models")
         self.settings = a("Se&ttings…", SK.Preferences)
         self.settings.setMenuRole(QAction.MenuRole.PreferencesRole)

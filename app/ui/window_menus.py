@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QMessageBox
 
 import app
 from app.ui.actions import Actions
+from app.ui.batch.dialog import open_batch_dialog
 
 SHORTCUTS = """<table cellspacing=6>
 <tr><td><b>S</b></td><td>Click to select (left adds, right or Alt subtracts)</td></tr>
@@ -37,6 +38,7 @@ def build_menus(w) -> None:
     file.addAction(a.save_project)
     file.addAction(a.save_project_as)
     file.addAction(a.export)
+    file.addAction(a.batch)
     file.addSeparator()
     file.addAction(a.models)
     file.addAction(a.settings)
@@ -97,3 +99,4 @@ def build_menus(w) -> None:
         "listing rules require altered photos to say so.</p>"))
     a.quit.triggered.connect(w.close)
     a.models.triggered.connect(w.open_models_dialog)
+    a.batch.triggered.connect(lambda: open_batch_dialog(w))
