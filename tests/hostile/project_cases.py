@@ -168,7 +168,7 @@ PROJECT_CASES = [
     ProjectCase("a size that is not a pair", _set(["size"], [W]), "size must be"),
     ProjectCase("a duplicate result id", lambda m, f: m["results"].append(dict(m["results"][0])), "unique id"),
     ProjectCase("a result of an unknown kind", lambda m, f: m["results"][0].__setitem__("kind", "erase"),
-                "not a staging or de-furnishing result"),
+                "not a staging, de-furnishing or repaint result"),
     ProjectCase("a request with a text for steps",
                 lambda m, f: m["results"][0]["request"].__setitem__("steps", "many"), "is not valid"),
     ProjectCase("a history entry showing an unknown image",
