@@ -29,7 +29,7 @@ CONFIGS_DIR = APP_ROOT / "resources" / "model_configs"  # shipped diffusers conf
 
 ROLES = (
     "inpaint", "controlnet-depth", "controlnet-canny", "controlnet-inpaint", "controlnet-union",
-    "sam", "depth", "detector", "segmenter", "erase", "lora", "config",
+    "sam", "depth", "detector", "segmenter", "erase", "lora", "config", "lpips-backbone", "lpips-heads",
 )
 ARCHES = ("sd15", "sdxl")
 GB = 1024**3

@@ -15,6 +15,7 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.engine.evaluation.lpips import lpips_kind
 from app.errors import UserError
 
 MAX_HEADER = 100 * 1024 * 1024  # real headers are < 2 MB; refuse absurd ones before reading them
@@ -25,6 +26,7 @@ SDXL_TEXT1 = "conditioner.embedders.0.transformer."
 SD15_TEXT = "cond_stage_model.transformer."
 SD2_TEXT = "cond_stage_model.model."
 CONTEXT_DIMS = {768: "sd15", 1024: "sd2", 2048: "sdxl"}
+LPIPS_KINDS = {"lpips-backbone": "LPIPS backbone (AlexNet ImageNet features)", "lpips-heads": "LPIPS linear heads"}
 
 
 @dataclass
@@ -57,6 +59,8 @@ class FileInfo:
             what = f"{arch} LoRA"
         elif self.kind == "sam":
             what = f"Segment Anything ({self.sam_type})"
+        elif self.kind in LPIPS_KINDS:
+            what = LPIPS_KINDS[self.kind]
         else:
             what = f"{arch} {self.kind}"
         return what + (f" - {self.problem}" if self.problem else "")
@@ -117,6 +121,10 @@ def classify(path: Path, header: dict, metadata: dict | None = None) -> FileInfo
     def any_key(pred) -> bool:
         return any(pred(k) for k in keys)
 
+    lpips = lpips_kind(shape)
+    if lpips:
+        info.kind = lpips
+        return info
     if any_key(_is_lora_key):
         return _classify_lora(info, keys, shape)
     if any_key(lambda k: k.startswith(("double_blocks.", "joint_blocks.", "model.diffusion_model.double_blocks",
@@ -249,17 +257,27 @@ def inspect_sam(path: Path) -> FileInfo:
 
     info = FileInfo(path, "sam", None)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as exc:  # the legacy (pre-zip) format cannot be memory-mapped: small files use it
+            if "mmap" not in str(exc):
+                raise
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         info.kind, info.problem = "unknown", f"not a loadable weights file ({exc.__class__.__name__})"
         return info
     if not isinstance(state, dict):
         info.kind, info.problem = "unknown", "not a state dict"
         return info
+    lpips = lpips_kind({k: list(v.shape) for k, v in state.items() if hasattr(v, "shape")})
+    if lpips:
+        info.kind, info.tensors = lpips, len(state)
+        return info
     key = "image_encoder.patch_embed.proj.weight"
     if key not in state or "mask_decoder.iou_prediction_head.layers.0.weight" not in state:
         info.kind = "unknown"
-        info.problem = "not a Segment Anything checkpoint (only SAM .pth files are accepted besides safetensors)"
+        info.problem = ("not a Segment Anything checkpoint (only SAM and LPIPS .pth files are accepted besides "
+                        "safetensors)")
         return info
     width = int(state[key].shape[0])
     blocks = {int(k.split(".")[2]) for k in state if k.startswith("image_encoder.blocks.")}

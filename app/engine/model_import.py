@@ -25,8 +25,9 @@ from app.engine.checkpoint_info import FileInfo, inspect_file
 from app.engine.transfer import Meter, ProgressFn, check_disk_space, copy_hashed
 from app.errors import UserError
 
-FOLDERS = {"inpaint": "checkpoints", "lora": "loras", "sam": "sam"}
-ROLE_OF_KIND = {"checkpoint": "inpaint", "lora": "lora", "sam": "sam"}
+FOLDERS = {"inpaint": "checkpoints", "lora": "loras", "sam": "sam", "lpips-backbone": "lpips", "lpips-heads": "lpips"}
+ROLE_OF_KIND = {"checkpoint": "inpaint", "lora": "lora", "sam": "sam", "lpips-backbone": "lpips-backbone",
+                "lpips-heads": "lpips-heads"}
 SCAN_SUFFIXES = (".safetensors", ".pth", ".pt")
 SCAN_MAX_FILES = 5000
 SCAN_MAX_DEPTH = 6

@@ -1,0 +1,79 @@
+"""The trained LoRA as a file diffusers loads: safetensors in diffusers' layout, with metadata.
+
+diffusers writes the weights (`save_lora_weights`, keys `unet.…lora_A/B`) and the peft
+config (rank, alpha, layers) under its own metadata key, so `load_lora_weights` rebuilds
+the exact adapter; RoomStager adds what the run was (task, base model, dataset manifest
+hash, best metrics) under `roomstager`. Written to a temporary file and renamed, so a
+reader never sees half a LoRA.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from app.errors import UserError
+
+META_KEY = "roomstager"
+
+
+def lora_state(unet) -> dict:
+    """The UNet's LoRA weights in diffusers' naming (peft's adapter state, converted)."""
+    from diffusers.utils import convert_state_dict_to_diffusers
+    from peft.utils import get_peft_model_state_dict
+
+    return convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
+
+
+def save_lora(path: Path, unet, pipeline_cls, metadata: dict) -> Path:
+    """Write the UNet's LoRA to `path` (atomically) with RoomStager's `metadata` beside diffusers' own."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    config = unet.peft_config["default"].to_dict()
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".lora-") as tmp:
+        pipeline_cls.save_lora_weights(tmp, unet_lora_layers=lora_state(unet), weight_name="lora.safetensors",
+                                       unet_lora_adapter_metadata=config)
+        written = Path(tmp) / "lora.safetensors"
+        with safe_open(str(written), framework="pt") as f:
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no iterator
+            meta = dict(f.metadata() or {})
+        meta[META_KEY] = json.dumps(metadata, sort_keys=True, default=str)
+        part = Path(tmp) / "final.safetensors"
+        save_file(tensors, str(part), metadata=meta)
+        os.replace(part, path)
+    return path
+
+
+def read_metadata(path: Path) -> dict:
+    """RoomStager's metadata of a trained LoRA ({} for a LoRA from elsewhere)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except Exception as exc:
+        raise UserError(f"{path}: not a readable .safetensors file ({exc})") from None
+    try:
+        return json.loads(meta.get(META_KEY, "{}"))
+    except ValueError:
+        return {}
+
+
+def load_lora_into(unet, path: Path) -> None:
+    """Load LoRA weights written by save_lora / a checkpoint back into a UNet that has the adapter."""
+    from diffusers.utils import convert_unet_state_dict_to_peft
+    from peft.utils import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    state = load_file(str(path))
+    state = {k[len("unet."):]: v for k, v in state.items() if k.startswith("unet.")}
+    result = set_peft_model_state_dict(unet, convert_unet_state_dict_to_peft(state), adapter_name="default")
+    unexpected = getattr(result, "unexpected_keys", None)
+    if unexpected:
+        raise UserError(f"{path}: LoRA weights that do not fit this UNet ({len(unexpected)} keys, e.g. "
+                        f"{unexpected[0]}); was it trained with other --targets or --rank?")
