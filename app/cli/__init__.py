@@ -16,7 +16,7 @@ from app import __version__
 from app.engine.logs import quiet_libraries
 from app.errors import JobCancelled, UserError
 
-COMMANDS = ("stage", "defurnish", "segment", "guides", "bench", "models", "eval-defurnish")
+COMMANDS = ("stage", "defurnish", "segment", "guides", "bench", "models", "eval-defurnish", "dataset", "train-lora")
 
 
 class UsageError(UserError):
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     segment_cmd.register(sub)
     guides_cmd.register(sub)
     bench.register(sub)
-    for optional in ("app.cli.models_cmd", "app.cli.eval_cmd"):
+    for optional in ("app.cli.models_cmd", "app.cli.eval_cmd", "app.cli.dataset_cmd", "app.cli.train_cmd"):
         try:
             module = __import__(optional, fromlist=["register"])
         except ImportError:
@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet_libraries(debug)
     try:
         args = build_parser().parse_args(argv)
+        args.argv = argv  # a command that relaunches itself (train-lora --processes N) needs its own line
         if not getattr(args, "run", None):
             build_parser().print_help(sys.stderr)
             return 2

@@ -31,6 +31,7 @@ class Actions(QObject):
         self.save_project_as = a("Save Project &As…", SK.SaveAs)
         self.export = a("&Export…", "Ctrl+E", "export", "Export the shown image with the disclosure label")
         self.models = a("&Models…", None, None, "Download, import or remove models")
+        self.train_lora = a("Train a &LoRA…", None, None, "Train your own de-furnishing or staging LoRA on your photos")
         self.settings = a("Se&ttings…", SK.Preferences)
         self.settings.setMenuRole(QAction.MenuRole.PreferencesRole)
         if not self.settings.shortcut():

@@ -20,8 +20,8 @@ from app.engine import requests as rq
 from app.imaging import compose
 from app.ui.canvas.layers import pyramid
 from app.ui.engine_client import JobHandle
-from app.ui.panels.generation_form import fill_model_sets
-from app.ui.panels.models_panel import list_sets
+from app.ui.panels.generation_form import fill_loras, fill_model_sets
+from app.ui.panels.models_panel import list_loras, list_sets
 
 log = logging.getLogger(__name__)
 GENERATION_KINDS = ("stage", "defurnish")
@@ -94,6 +94,9 @@ class JobsMixin:
         self.models_panel.show_sets(sets, where)
         fill_model_sets(self.stage_panel.model_set, sets)
         fill_model_sets(self.defurnish_panel.model_set, sets)
+        loras = list_loras(self.models)
+        fill_loras(self.stage_panel.lora.combo, loras)
+        fill_loras(self.defurnish_panel.lora.combo, loras)
 
     def open_models_dialog(self) -> None:
         try:
@@ -106,6 +109,25 @@ class JobsMixin:
         dialog = ModelsDialog(self, models_root(self.models))
         dialog.exec()
         self._refresh_models()
+
+    def open_train_dialog(self):
+        """Tools > Train a LoRA: one dialog, kept (not modal), so a run can be watched while working."""
+        dialog = getattr(self, "train_dialog", None)
+        if dialog is None:
+            from app.ui.train.dialog import TrainDialog
+
+            dialog = self.train_dialog = TrainDialog(self, self.models)
+            dialog.use_lora.connect(self.use_trained_lora)
+        dialog.show()
+        dialog.raise_()
+        return dialog
+
+    def use_trained_lora(self, name: str, task: str) -> None:
+        """Select a freshly trained LoRA in its task's panel and show that panel."""
+        self._refresh_models()
+        panel = self.defurnish_panel if task == "defurnish" else self.stage_panel
+        panel.lora.select(name)
+        self.show_panel("defurnish" if task == "defurnish" else "stage")
 
     # ---- building requests ------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The trained LoRA as a file diffusers loads: safetensors in diffusers' layout, with metadata.
 
-diffusers writes the weights (`save_lora_weights`, keys `unet.…lora_A/B`) and the peft
+diffusers writes the weights (`save_lora_weights`, keys `unet.…lora_A/B.weight`) and the peft
 config (rank, alpha, layers) under its own metadata key, so `load_lora_weights` rebuilds
 the exact adapter; RoomStager adds what the run was (task, base model, dataset manifest
 hash, best metrics) under `roomstager`. Written to a temporary file and renamed, so a
@@ -20,11 +20,12 @@ META_KEY = "roomstager"
 
 
 def lora_state(unet) -> dict:
-    """The UNet's LoRA weights in diffusers' naming (peft's adapter state, converted)."""
-    from diffusers.utils import convert_state_dict_to_diffusers
+    """The UNet's LoRA weights as peft names them (`…to_q.lora_A.weight`), which diffusers loads as they
+    are. (Converting to diffusers' older `lora.down` names renames only the attention layers: a LoRA
+    that also covers convolutions would then mix two namings, and diffusers drops one of them.)"""
     from peft.utils import get_peft_model_state_dict
 
-    return convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
+    return get_peft_model_state_dict(unet)
 
 
 def save_lora(path: Path, unet, pipeline_cls, metadata: dict) -> Path:

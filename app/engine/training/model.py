@@ -109,10 +109,13 @@ def _scaled(vae, z):
 
 class LatentCache:
     """Each sample's VAE distribution (mean, std), computed once. A step samples from it with the
-    step's generator: the same as encoding every step, without a VAE pass per step."""
+    step's generator: the same as encoding every step, without a VAE pass per step. With
+    `mean=True` the targets are the means (a trained VAE's spread is tiny; a random test VAE's is
+    larger than the picture's own signal, which would make every step's target a different one)."""
 
-    def __init__(self, vae):
+    def __init__(self, vae, mean: bool = False):
         self.vae = vae
+        self.mean = mean
         self._dists: dict[int, tuple] = {}
 
     def _dist(self, index: int, pixels, masked):
@@ -133,7 +136,7 @@ class LatentCache:
         means, stds = zip(*(self._dist(i, batch["pixels"][n], batch["masked"][n])
                             for n, i in enumerate(indices)), strict=True)
         mean, std = torch.stack(means), torch.stack(stds)  # (B, 2, C, h, w): target, masked
-        z = mean + std * torch.randn(mean.shape, generator=generator)
+        z = mean if self.mean else mean + std * torch.randn(mean.shape, generator=generator)
         device = batch["pixels"].device
         z = _scaled(self.vae, z).to(device)
         mask = F.interpolate(batch["mask"], size=z.shape[-2:])

@@ -107,7 +107,7 @@ class _Run:
         self.best = state.get("best")
         self.bad = int(state.get("bad", 0))
         self.store = SampleStore(self.data.folder, self.data.samples)
-        self.latents = model.LatentCache(pipe.vae)
+        self.latents = model.LatentCache(pipe.vae, mean=cfg.vae_mean)
         self.log = MetricsLog(self.paths["log"], self.paths["csv"]) if self.main else None
         if self.main:
             self.log.start(self.start if self.resume_from else None)
@@ -326,8 +326,10 @@ class _Run:
             return result
         rows = self.log.rows
         losses = [r["loss"] for r in rows if r.get("kind") == "train"]
-        k = max(1, min(20, len(losses) // 20))
-        result.update(loss_first=_mean(losses[:k]), loss_last=_mean(losses[-k:]), loss_window=k,
+        # a step's loss depends on its random timestep: the start is the first 10 steps, the end the last tenth
+        first, last = min(10, len(losses)), max(1, min(100, len(losses) // 10))
+        result.update(loss_first=_mean(losses[:first]), loss_last=_mean(losses[-last:]),
+                      loss_windows=[first, last],
                       log=str(self.paths["log"]), csv=str(self.paths["csv"]), plot=str(self.paths["plot"]),
                       run=str(self.run_dir), checkpoint=str(checkpoints.folder(self.run_dir, result["steps"])),
                       lora=None, name=None, best=_best(self.best))

@@ -64,8 +64,9 @@ class DefurnishPanel(QWidget):
         col.add(form)
         finish_panel(self, col, actions.defurnish, "Remove furniture")
 
-        for w in (self.prefill, self.model_set):
+        for w in (self.prefill, self.model_set, self.lora.combo):
             w.currentIndexChanged.connect(self.changed)
+        self.lora.scale.valueChanged.connect(self.changed)
         for w in (self.steps, self.variations, self.margin, self.seed.spin):
             w.valueChanged.connect(self.changed)
         self.guidance.valueChanged.connect(self.changed)
@@ -84,7 +85,8 @@ class DefurnishPanel(QWidget):
                 "prompt": self.prompt.text().strip(), "model_set": self.model_set.currentData(),
                 "steps": self.steps.value(), "guidance": self.guidance.value(),
                 "strength": self.strength.value() / 100.0, "seed": self.seed.spin.value(),
-                "seed_locked": self.seed.lock.isChecked(), "variations": self.variations.value()}
+                "seed_locked": self.seed.lock.isChecked(), "variations": self.variations.value(),
+                **self.lora.fields()}
 
     def set_values(self, v: dict) -> None:
         if not v:
@@ -97,6 +99,7 @@ class DefurnishPanel(QWidget):
             _select(self.prefill, v.get("prefill", "telea"))
             self.prompt.setText(v.get("prompt", ""))
             _select(self.model_set, v.get("model_set"))
+            self.lora.select(v.get("lora"), v.get("lora_scale", 0.8))
             self.steps.setValue(int(v.get("steps", 30)))
             self.guidance.setValue(float(v.get("guidance", 7.5)))
             self.strength.setValue(round(float(v.get("strength", 0.95)) * 100))
@@ -110,4 +113,4 @@ class DefurnishPanel(QWidget):
         v = self.values()
         return {"margin_px": v["margin"], "prefill": v["prefill"], "prompt": v["prompt"], "steps": v["steps"],
                 "guidance": v["guidance"], "strength": v["strength"], "seed": self.seed.seed(),
-                "variations": v["variations"]}
+                "variations": v["variations"], **self.lora.fields()}

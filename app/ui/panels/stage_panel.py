@@ -67,8 +67,9 @@ class StagePanel(QWidget):
         add_sampling_rows(self, form, variations=2, strength=100)
         col.add(form)
         finish_panel(self, col, actions.stage, "Stage room")
-        for w in (self.style, self.room, self.model_set):
+        for w in (self.style, self.room, self.model_set, self.lora.combo):
             w.currentIndexChanged.connect(self.changed)
+        self.lora.scale.valueChanged.connect(self.changed)
         for w in (self.steps, self.variations, self.seed.spin):
             w.valueChanged.connect(self.changed)
         self.guidance.valueChanged.connect(self.changed)
@@ -87,7 +88,7 @@ class StagePanel(QWidget):
             "model_set": self.model_set.currentData(), "steps": self.steps.value(),
             "guidance": self.guidance.value(), "strength": self.strength.value() / 100.0,
             "seed": self.seed.spin.value(), "seed_locked": self.seed.lock.isChecked(),
-            "variations": self.variations.value(), "use_mask": self.use_mask.isChecked(),
+            "variations": self.variations.value(), "use_mask": self.use_mask.isChecked(), **self.lora.fields(),
         }
 
     def set_values(self, v: dict) -> None:
@@ -101,6 +102,7 @@ class StagePanel(QWidget):
             self.negative.setText(v.get("negative", ""))
             self.avoid.setText(", ".join(v.get("avoid", [])))
             _select(self.model_set, v.get("model_set"))
+            self.lora.select(v.get("lora"), v.get("lora_scale", 0.8))
             self.steps.setValue(int(v.get("steps", 30)))
             self.guidance.setValue(float(v.get("guidance", 7.5)))
             self.strength.setValue(round(float(v.get("strength", 1.0)) * 100))
@@ -116,4 +118,4 @@ class StagePanel(QWidget):
         v = self.values()
         return {"style": v["style"], "room": v["room"], "prompt": v["prompt"], "negative": v["negative"],
                 "avoid": v["avoid"], "steps": v["steps"], "guidance": v["guidance"], "strength": v["strength"],
-                "seed": self.seed.seed(), "variations": v["variations"]}
+                "seed": self.seed.seed(), "variations": v["variations"], **self.lora.fields()}
