@@ -162,9 +162,12 @@ def run_bench(args) -> int:
     results: dict = {"torch_threads": torch.get_num_threads()}
     w, h = (1200, 800) if args.quick else (6000, 4000)
     photo = synthetic_room(w, h)
+    from app.cli.bench_train import bench_training
+
     steps = [("sam", lambda: bench_sam(photo, args.quick, 3 if args.quick else args.clicks)),
              ("prepost", lambda: bench_prepost(photo)),
-             ("jobs", bench_jobs)]
+             ("jobs", bench_jobs),
+             ("training", lambda: bench_training(args.quick))]
     with tempfile.TemporaryDirectory() as tmp:
         steps.insert(2, ("io", lambda: bench_io(photo, tmp)))
         for name, fn in steps:

@@ -68,6 +68,8 @@ def register(sub) -> None:
     p.add_argument("--resume", default=None, metavar="DIR", help="a run folder (NAME.training) or a checkpoint in it")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--processes", type=int, default=1, metavar="N", help="data-parallel processes (GPUs, or CPU)")
+    p.add_argument("--no-register", dest="register", action="store_false",
+                   help="do not record the LoRA in the models folder's catalog")
     p.add_argument("--overwrite", action="store_true", help="replace an existing NAME.safetensors and its run")
     p.add_argument("--models", default="auto", metavar="tiny|DIR", help="models folder (default: the app's)")
     p.add_argument("--device", default=None, choices=["cpu", "cuda", "mps"])
@@ -88,6 +90,7 @@ def config_from(args) -> TrainConfig:
         val_steps=args.val_steps, val_limit=args.val_limit, guidance=args.guidance, patience=args.patience,
         shape_warmup=args.shape_warmup, prompt=args.prompt, resume=args.resume, seed=args.seed,
         gradient_checkpointing=args.gradient_checkpointing, overwrite=args.overwrite, vae_mean=args.vae_mean,
+        register=args.register,
     ).validate()
 
 

@@ -65,6 +65,7 @@ class TrainConfig:
     seed: int = 0
     gradient_checkpointing: bool | None = None  # None: on when training on a GPU
     max_grad_norm: float = 1.0
+    register: bool = True  # record the LoRA in the models folder's catalog
     vae_mean: bool = False  # train on the VAE's mean latents instead of samples (deterministic targets)
     overwrite: bool = False
     adapter_enabled: bool = True  # False trains with the LoRA switched off (the ablation of the overfit check)

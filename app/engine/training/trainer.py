@@ -345,8 +345,9 @@ class _Run:
             from app.engine.training.register import register_lora
 
             result["lora"] = str(self.output)
-            result["name"] = register_lora(self.catalog, self.output, arch=self.models.arch, task=self.cfg.task,
-                                           base=self.models.name, metadata=self._metadata(self.best, result["steps"]))
+            if self.cfg.register:
+                result["name"] = register_lora(self.catalog, self.output, arch=self.models.arch, task=self.cfg.task,
+                                               base=self.models.name, metadata=self._metadata(self.best, result["steps"]))
         self._status(state, result["steps"], **{k: v for k, v in result.items() if k not in ("best", "steps", "state")})
         return result
 
