@@ -60,3 +60,14 @@ def small_dataset(room_folders, tmp_path_factory) -> Path:
     build_dataset(DatasetOptions(empty_dir=str(room_folders["empty"]), masks_dir=str(room_folders["masks"]),
                                  output=str(out), size=64, per_photo=2))
     return out
+
+
+@pytest.fixture(scope="session")
+def train_only_dataset(room_folders, tmp_path_factory) -> Path:
+    """The same rooms, all for training (no validation: runs need no LPIPS and validate nothing)."""
+    from app.engine.training.dataset_builder import DatasetOptions, build_dataset
+
+    out = tmp_path_factory.mktemp("datasets") / "train64"
+    build_dataset(DatasetOptions(empty_dir=str(room_folders["empty"]), masks_dir=str(room_folders["masks"]),
+                                 output=str(out), size=64, split=(1, 0, 0)))
+    return out

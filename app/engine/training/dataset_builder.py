@@ -98,6 +98,10 @@ def photos_in(folder: str | Path | None) -> list[Path]:
                   and not p.name.startswith("."))
 
 
+def _reason(path: Path, exc: Exception) -> str:
+    return str(exc).removeprefix(f"{path}: ")
+
+
 class _Writer:
     """Writes the PNGs and collects samples, into a staging folder beside the destination."""
 
@@ -213,7 +217,7 @@ def _build_defurnish(opts: DatasetOptions, engine, writer: _Writer, skipped: lis
         try:
             pixels = read_photo(path).pixels
         except PhotoError as exc:
-            skipped.append({"path": str(path), "reason": str(exc)})
+            skipped.append({"path": str(path), "reason": _reason(path, exc)})
             continue
         rooms.append((path, crops.zoom(pixels, crops.centre_window(*pixels.shape[:2]), size)))
     splits = assign_splits([str(p) for p, _ in rooms], opts.split, opts.seed)
@@ -245,7 +249,7 @@ def _masks_from_folder(opts: DatasetOptions, skipped: list[dict], progress) -> l
         try:
             mask = crops.read_any_mask(path)
         except PhotoError as exc:
-            skipped.append({"path": str(path), "reason": str(exc)})
+            skipped.append({"path": str(path), "reason": _reason(path, exc)})
             continue
         zoomed = crops.zoom_mask(mask, crops.mask_window(mask), opts.size)
         if zoomed.mean() < MIN_MASK_FRACTION:
@@ -284,7 +288,7 @@ def _furniture(opts: DatasetOptions, engine, path: Path, skipped: list[dict]):
     try:
         pixels = read_photo(path).pixels
     except PhotoError as exc:
-        skipped.append({"path": str(path), "reason": str(exc)})
+        skipped.append({"path": str(path), "reason": _reason(path, exc)})
         return None
     work = max(1024, 2 * opts.size)  # the masks are used at the training size: no need for 24 MP
     h, w = pixels.shape[:2]
@@ -337,7 +341,7 @@ def _build_stage(opts: DatasetOptions, engine, writer: _Writer, skipped: list[di
             try:
                 pixels, tight = read_photo(path).pixels, crops.read_any_mask(mpath)
             except PhotoError as exc:
-                skipped.append({"path": str(path), "reason": str(exc)})
+                skipped.append({"path": str(path), "reason": _reason(path, exc)})
                 continue
             if tight.shape != pixels.shape[:2]:
                 tight = cv2.resize(tight.astype(np.float32), pixels.shape[1::-1], interpolation=cv2.INTER_AREA) >= 0.5
@@ -359,7 +363,7 @@ def _build_stage(opts: DatasetOptions, engine, writer: _Writer, skipped: list[di
             try:
                 room = read_photo(empty).pixels
             except PhotoError as exc:
-                skipped.append({"path": str(empty), "reason": str(exc)})
+                skipped.append({"path": str(empty), "reason": _reason(empty, exc)})
                 empty = None
             else:
                 room = cv2.resize(room, pixels.shape[1::-1], interpolation=cv2.INTER_AREA)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -90,8 +91,10 @@ def make_schedule(cfg: TrainConfig, optimizer, total: int, done: int):
     from diffusers.optimization import get_scheduler
 
     schedule = get_scheduler(cfg.scheduler, optimizer, num_warmup_steps=cfg.warmup_steps, num_training_steps=total)
-    for _ in range(done):
-        schedule.step()
+    with warnings.catch_warnings():  # stepping ahead of the optimizer is the point of a fast-forward
+        warnings.simplefilter("ignore", UserWarning)
+        for _ in range(done):
+            schedule.step()
     return schedule
 
 

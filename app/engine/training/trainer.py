@@ -78,9 +78,9 @@ class _Run:
             cast_training_params(unet, dtype=torch.float32)  # the LoRA trains in fp32 on a half-precision base
         if cfg.gradient_checkpointing or (cfg.gradient_checkpointing is None and self.device == "cuda"):
             unet.enable_gradient_checkpointing()
+        self.params = model.trainable(unet)
         if not cfg.adapter_enabled:
             unet.disable_adapters()
-        self.params = model.trainable(unet)
         self.total = cfg.total_steps(len(self.data.train), acc.num_processes)
         state = checkpoints.read_state(self.resume_from) if self.resume_from else {}
         if state:
@@ -221,7 +221,8 @@ class _Run:
         with acc.accumulate(self.unet):
             loss = noise_loss(self.unet, self.noise_scheduler, latents, mask, masked, self.cond, generator,
                               self.weight_dtype, int(batch["pixels"].shape[-1]))
-            acc.backward(loss)
+            if loss.requires_grad:  # not with the LoRA switched off (the ablation)
+                acc.backward(loss)
             if acc.sync_gradients and cfg.max_grad_norm > 0:
                 acc.clip_grad_norm_(self.params, cfg.max_grad_norm)
             self.optimizer.step()
