@@ -37,12 +37,11 @@ from PySide6.QtWidgets import (
 from app.engine.catalog import Catalog
 from app.engine.training.config import PRESETS
 from app.engine.user_catalog import safe_name
-from app.ui import settings
 from app.ui.train.charts import LineChart
 from app.ui.train.runner import TrainRunner
 
 TASKS = (("defurnish", "De-furnish (empty the room)"), ("stage", "Stage (furnish the room)"))
-LAST_RUN = "train/last_output"
+LAST_RUN = Path(".roomstager") / "training" / "last-run.json"  # in the models folder: its runs are its own
 
 
 def preset_args(name: str, steps: int = 0) -> list[str]:
@@ -258,8 +257,9 @@ class TrainDialog(QDialog):
     def _run(self, out: Path, cmds: list[list[str]]) -> None:
         self.last_commands = cmds
         self._watch(TrainRunner(out, self))
-        settings.settings().setValue(LAST_RUN, str(out))
-        settings.settings().setValue(LAST_RUN + "_commands", json.dumps(cmds))
+        last = Path(self.catalog.root) / LAST_RUN
+        last.parent.mkdir(parents=True, exist_ok=True)
+        last.write_text(json.dumps({"output": str(out), "commands": cmds}), encoding="utf-8")
         self.result = None
         self._started = time.monotonic()
         self.runner.start(cmds)
@@ -275,14 +275,12 @@ class TrainDialog(QDialog):
 
     def _reattach(self) -> None:
         """The run this window started last time, still going or finished."""
-        last = settings.settings().value(LAST_RUN, "")
-        if not last:
-            return
         try:
-            self.last_commands = json.loads(settings.settings().value(LAST_RUN + "_commands", "[]") or "[]")
-        except (TypeError, ValueError):
-            self.last_commands = []
-        runner = TrainRunner(Path(last), self)
+            last = json.loads((Path(self.catalog.root) / LAST_RUN).read_text(encoding="utf-8"))
+            output, self.last_commands = Path(last["output"]), list(last["commands"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+        runner = TrainRunner(output, self)
         self._watch(runner)
         running = runner.attach()
         status = runner.last_status or {}
