@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from app.cli.bench_train import bench_training
 from app.cli.common import emit_json
 
 
@@ -162,12 +163,10 @@ def run_bench(args) -> int:
     results: dict = {"torch_threads": torch.get_num_threads()}
     w, h = (1200, 800) if args.quick else (6000, 4000)
     photo = synthetic_room(w, h)
-    from app.cli.bench_train import bench_training
-
     steps = [("sam", lambda: bench_sam(photo, args.quick, 3 if args.quick else args.clicks)),
              ("prepost", lambda: bench_prepost(photo)),
              ("jobs", bench_jobs),
-             ("training", lambda: bench_training(args.quick))]
+             ("training", lambda: bench_training(args.quick, synthetic_room))]
     with tempfile.TemporaryDirectory() as tmp:
         steps.insert(2, ("io", lambda: bench_io(photo, tmp)))
         for name, fn in steps:

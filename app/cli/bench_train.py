@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.imaging.io import write_mask, write_photo
+
 MAIN = Path(__file__).resolve().parents[2] / "main.py"
 
 
@@ -26,10 +28,8 @@ def _run(*args) -> dict:
     return json.loads(proc.stdout)
 
 
-def bench_training(quick: bool) -> dict:
-    from app.cli.bench import synthetic_room
-    from app.imaging.io import write_mask, write_photo
-
+def bench_training(quick: bool, synthetic_room) -> dict:
+    """`synthetic_room(w, h, seed)` draws the rooms (bench.py's)."""
     size, steps = (64, 6) if quick else (128, 40)
     with tempfile.TemporaryDirectory(prefix="roomstager-bench-train-") as tmp:
         root = Path(tmp)

@@ -53,6 +53,7 @@ def parse_split(text: str) -> tuple[float, float, float]:
 
 
 def run_dataset_command(args) -> int:
+    # OpenCV and the photo readers: loaded when a dataset is built, not when the parser is
     from app.engine.training.dataset_builder import DatasetOptions, build_dataset
 
     opts = DatasetOptions(

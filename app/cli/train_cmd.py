@@ -21,6 +21,8 @@ import sys
 import time
 
 from app.cli.common import emit_json
+from app.engine.device import pick_device
+from app.engine.training import launch
 from app.engine.training.config import OPTIMIZERS, PRECISIONS, SCHEDULERS, TASKS, TrainConfig, expand_targets
 from app.errors import UserError
 
@@ -95,19 +97,17 @@ def config_from(args) -> TrainConfig:
 
 
 def run_train_command(args) -> int:
-    from app.engine.training import launch
-
     cfg = config_from(args)
     if not 1 <= args.processes <= 64:
         raise UserError("--processes must be from 1 to 64")
     if args.processes > 1 and not launch.under_launcher():
-        from app.engine.device import pick_device
-
         device = pick_device(args.device).device
         argv = launch.without_processes(getattr(args, "argv", None) or sys.argv[1:])
         print(f"training in {args.processes} processes ({device}) under accelerate", file=sys.stderr)
         return launch.launch(argv, args.processes, device)
-    from app.engine.training.trainer import train
+    from app.engine.training.trainer import (
+        train,  # torch, diffusers: loaded when a run starts, not for --help
+    )
 
     printer = StatusPrinter()
     result = train(cfg, printer)

@@ -15,7 +15,7 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.engine.evaluation.lpips import lpips_kind
+from app.engine.evaluation.lpips_shapes import lpips_kind
 from app.errors import UserError
 
 MAX_HEADER = 100 * 1024 * 1024  # real headers are < 2 MB; refuse absurd ones before reading them

@@ -26,6 +26,7 @@ import numpy as np
 
 from app.engine.eval_furniture import generate_mask, paint_furniture
 from app.engine.eval_metrics import METRIC_KEYS, PSNR_CAP, preservation, region_metrics
+from app.engine.evaluation.lpips_catalog import load_lpips
 from app.errors import UserError
 from app.imaging import masks
 
@@ -201,8 +202,6 @@ def _lpips(engine, settings: EvalSettings):
     """The real LPIPS from the catalog (ModelMissing says how to get it), or None when left out."""
     if not settings.lpips:
         return None
-    from app.engine.evaluation.lpips_catalog import load_lpips
-
     device = engine.models.device(settings.device)
     return load_lpips(engine.models.catalog(settings.models), "cuda" if device.device == "cuda" else "cpu")
 

@@ -16,20 +16,21 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import cv2
 import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file
+from torchvision.models import alexnet
 
+from app.engine.evaluation.lpips_shapes import FEATURE_SHAPES, HEAD_WIDTHS
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
 
-BACKBONE_ROLE = "lpips-backbone"
-HEADS_ROLE = "lpips-heads"
 MAX_SIDE = 1024  # larger photos are reduced first: LPIPS was calibrated on patches, and a 24 MP map is slow
 MIN_SIDE = 16  # AlexNet's first conv and pools need this much
 
-# torchvision AlexNet `features`: index -> (out, in, kernel); ReLUs after each conv, max-pools at 2 and 5
-FEATURE_SHAPES = {0: (64, 3, 11), 3: (192, 64, 5), 6: (384, 192, 3), 8: (256, 384, 3), 10: (256, 256, 3)}
-HEAD_WIDTHS = (64, 192, 384, 256, 256)
 _SLICE_ENDS = (2, 5, 8, 10, 12)  # features[:2] -> relu1, [2:5] -> relu2, ... (the lpips slices)
 # The v0.1 scaling layer: (x - shift) / scale, x in [-1, 1]
 _SHIFT = (-0.030, -0.088, -0.188)
@@ -38,12 +39,9 @@ _SCALE = (0.458, 0.448, 0.450)
 
 def read_state(path: Path) -> dict:
     """A state dict from a .safetensors file, or a .pth / .pt read with weights_only=True (never pickle)."""
-    import torch
-
     path = Path(path)
     try:
         if path.suffix.lower() == ".safetensors":
-            from safetensors.torch import load_file
 
             return load_file(str(path))
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -52,17 +50,6 @@ def read_state(path: Path) -> dict:
     if not isinstance(state, dict):
         raise UserError(f"{path}: not a state dict of weights")
     return state
-
-
-def lpips_kind(shapes: dict) -> str | None:
-    """'lpips-backbone' or 'lpips-heads' when a file's tensor shapes ({name: shape}) are one of them."""
-    plain = {k[len("features."):] if k.startswith("features.") else k: tuple(v) for k, v in shapes.items()}
-    if all(plain.get(f"{i}.weight") == (o, c, k, k) and plain.get(f"{i}.bias") == (o,)
-           for i, (o, c, k) in FEATURE_SHAPES.items()):
-        return BACKBONE_ROLE
-    if all(plain.get(f"lin{k}.model.1.weight") == (1, w, 1, 1) for k, w in enumerate(HEAD_WIDTHS)):
-        return HEADS_ROLE
-    return None
 
 
 def backbone_state(state: dict) -> dict | None:
@@ -93,9 +80,6 @@ class Lpips:
     """LPIPS v0.1 (AlexNet). `distance(a, b, region)` on uint8 RGB arrays; `__call__` on [-1, 1] tensors."""
 
     def __init__(self, backbone: Path | str, heads: Path | str, device: str = "cpu"):
-        import torch
-        from torchvision.models import alexnet
-
         features = backbone_state(read_state(Path(backbone)))
         if features is None:
             raise UserError(f"{backbone}: not AlexNet features (expected torchvision's AlexNet weights)")
@@ -125,8 +109,6 @@ class Lpips:
 
     def distance_map(self, x, y):
         """Per-pixel LPIPS (N, 1, H, W) of two [-1, 1] batches: each layer's map upsampled to the input."""
-        import torch.nn.functional as F
-
         total = 0
         for fx, fy, w in zip(self._layers(x), self._layers(y), self.heads, strict=True):
             d = (_unit(fx) - _unit(fy)) ** 2
@@ -135,8 +117,6 @@ class Lpips:
 
     def __call__(self, x, y):
         """LPIPS (N,) of two [-1, 1] batches: each layer's distance averaged over its own grid (the reference)."""
-        import torch.nn.functional as F
-
         total = 0
         for fx, fy, w in zip(self._layers(x), self._layers(y), self.heads, strict=True):
             total = total + F.conv2d((_unit(fx) - _unit(fy)) ** 2, w).mean(dim=(1, 2, 3))
@@ -149,8 +129,6 @@ class Lpips:
 
         In a region the map is computed on the region's box plus context and averaged over
         the region's pixels. None for an empty region or an image too small for AlexNet."""
-        import torch
-
         if a.shape != b.shape:
             raise ValueError(f"LPIPS of different shapes {a.shape} and {b.shape}")
         if region is not None:
@@ -179,14 +157,10 @@ def _unit(f, eps: float = 1e-10):
 
 
 def _to_tensor(a: np.ndarray, device: str):
-    import torch
-
     return (torch.from_numpy(np.array(a, np.float32)).permute(2, 0, 1)[None] / 127.5 - 1.0).to(device)
 
 
 def _reduce(a, b, region):
-    import cv2
-
     h, w = a.shape[:2]
     if max(h, w) <= MAX_SIDE:
         return a, b, region

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from app.engine.catalog import Catalog, default_models_dir
-from app.engine.evaluation.lpips import BACKBONE_ROLE, HEADS_ROLE, Lpips
+from app.engine.evaluation.lpips import Lpips
+from app.engine.evaluation.lpips_shapes import BACKBONE_ROLE, HEADS_ROLE
 from app.errors import ModelMissing
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from app.imaging import masks
 from app.imaging.io import PhotoError, read_mask
@@ -51,8 +52,6 @@ def zoom_mask(mask: np.ndarray, window: Window, size: int) -> np.ndarray:
 
 def read_any_mask(path: Path) -> np.ndarray:
     """A mask file of any size (white = object) as HxW bool; PhotoError naming the file otherwise."""
-    from PIL import Image
-
     try:
         with Image.open(path) as img:
             w, h = img.size

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from app.engine.training.manifest import Sample
 from app.errors import UserError
@@ -19,7 +20,6 @@ from app.imaging.io import PhotoError, read_mask, read_photo
 
 class SampleStore:
     """Reads a dataset's PNGs once and hands out batches: pixels and masked input in [-1, 1], mask 0/1."""
-
     def __init__(self, folder: Path | str, samples: list[Sample]):
         self.folder = Path(folder)
         self.samples = samples
@@ -44,8 +44,6 @@ class SampleStore:
         return self._cache[sample.id]
 
     def batch(self, indices: list[int]) -> dict:
-        import torch
-
         pixels, masks, masked = [], [], []
         for i in indices:
             image, mask, given = self.arrays(self.samples[i])
@@ -63,7 +61,6 @@ class SampleStore:
 
 class Stream:
     """An endless seeded order over n samples: epoch e is a permutation seeded by (seed, salt, e)."""
-
     def __init__(self, n: int, seed: int, salt: int):
         self.n, self.seed, self.salt = n, seed, salt
         self._epochs: dict[int, np.ndarray] = {}
@@ -82,6 +79,4 @@ class Stream:
 
 def step_generator(seed: int, step: int, micro: int, rank: int):
     """The CPU generator of one micro-batch: noise, timesteps and VAE samples depend on nothing else."""
-    import torch
-
     return torch.Generator("cpu").manual_seed(int(np.random.SeedSequence([seed, step, micro, rank]).generate_state(1)[0]))

@@ -31,6 +31,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from app import __version__
+from app.engine import requests as rq
 from app.engine.training import crops
 from app.engine.training.manifest import SUMMARY, Sample, manifest_hash, sha256_file, write_manifest
 from app.errors import UserError
@@ -186,8 +188,6 @@ def build_dataset(opts: DatasetOptions, engine=None, progress=None) -> dict:
 
 
 def _summary(opts: DatasetOptions, samples: list[Sample], skipped: list[dict], folder: Path) -> dict:
-    from app import __version__
-
     counts = {split: sum(1 for s in samples if s.split == split) for split in ("train", "val", "test")}
     kinds = {k: sum(1 for s in samples if s.kind == k) for k in sorted({s.kind for s in samples})}
     options = asdict(opts)
@@ -283,8 +283,6 @@ def _masks_from_furnished(opts: DatasetOptions, engine, skipped: list[dict], pro
 
 def _furniture(opts: DatasetOptions, engine, path: Path, skipped: list[dict]):
     """(pixels reduced for speed, tight furniture mask) of one photo, or None (listed as skipped)."""
-    from app.engine import requests as rq
-
     try:
         pixels = read_photo(path).pixels
     except PhotoError as exc:

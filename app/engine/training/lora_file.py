@@ -14,6 +14,11 @@ import os
 import tempfile
 from pathlib import Path
 
+from diffusers.utils import convert_unet_state_dict_to_peft
+from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
 from app.errors import UserError
 
 META_KEY = "roomstager"
@@ -23,16 +28,12 @@ def lora_state(unet) -> dict:
     """The UNet's LoRA weights as peft names them (`…to_q.lora_A.weight`), which diffusers loads as they
     are. (Converting to diffusers' older `lora.down` names renames only the attention layers: a LoRA
     that also covers convolutions would then mix two namings, and diffusers drops one of them.)"""
-    from peft.utils import get_peft_model_state_dict
 
     return get_peft_model_state_dict(unet)
 
 
 def save_lora(path: Path, unet, pipeline_cls, metadata: dict) -> Path:
     """Write the UNet's LoRA to `path` (atomically) with RoomStager's `metadata` beside diffusers' own."""
-    from safetensors import safe_open
-    from safetensors.torch import save_file
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     config = unet.peft_config["default"].to_dict()
@@ -52,8 +53,6 @@ def save_lora(path: Path, unet, pipeline_cls, metadata: dict) -> Path:
 
 def read_metadata(path: Path) -> dict:
     """RoomStager's metadata of a trained LoRA ({} for a LoRA from elsewhere)."""
-    from safetensors import safe_open
-
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
@@ -67,10 +66,6 @@ def read_metadata(path: Path) -> dict:
 
 def load_lora_into(unet, path: Path) -> None:
     """Load LoRA weights written by save_lora / a checkpoint back into a UNet that has the adapter."""
-    from diffusers.utils import convert_unet_state_dict_to_peft
-    from peft.utils import set_peft_model_state_dict
-    from safetensors.torch import load_file
-
     state = load_file(str(path))
     state = {k[len("unet."):]: v for k, v in state.items() if k.startswith("unet.")}
     result = set_peft_model_state_dict(unet, convert_unet_state_dict_to_peft(state), adapter_name="default")

@@ -12,6 +12,8 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+
 CSV_COLUMNS = ("step", "kind", "epoch", "loss", "lr", "seconds", "psnr_mask", "ssim_mask", "lpips_mask", "psnr",
                "ssim", "lpips", "latent_mse_mask", "furniture_score")
 
@@ -89,7 +91,7 @@ def read_rows(path: Path) -> list[dict]:
 
 def plot(rows: list[dict], path: Path, title: str = "") -> Path:
     """Loss (raw and smoothed, log scale) over the steps, and the validation metrics in the mask."""
-    import numpy as np
+    # matplotlib loads only when a plot is drawn: the Train window reads this module's logs without it
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

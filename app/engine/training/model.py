@@ -12,7 +12,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import torch
+import torch.nn.functional as F
+from diffusers import StableDiffusionInpaintPipeline, StableDiffusionXLInpaintPipeline
+from peft import LoraConfig
+
 from app.engine.catalog import ModelSet
+from app.engine.single_file import load_single_file_pipeline
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -21,7 +27,6 @@ log = logging.getLogger(__name__)
 @dataclass
 class Conditioning:
     """The prompt, encoded once: what the UNet is conditioned on (positive; negative for sampling)."""
-
     prompt: object  # (1, 77, D) tensor
     negative: object
     pooled: object = None  # SDXL
@@ -29,8 +34,6 @@ class Conditioning:
 
     def unet_kwargs(self, batch: int, size: int, device, dtype) -> dict:
         """encoder_hidden_states (+ SDXL's pooled text and size ids) for a batch of `size` squares."""
-        import torch
-
         out = {"encoder_hidden_states": self.prompt.to(device, dtype).expand(batch, -1, -1)}
         if self.pooled is not None:
             # SDXL's micro-conditioning: original size, crop corner, target size (no crop: squares)
@@ -42,13 +45,10 @@ class Conditioning:
 
 def load_pipeline(models: ModelSet, dtype):
     """The set's inpainting pipeline (no ControlNets), loaded with local files only."""
-    from diffusers import StableDiffusionInpaintPipeline, StableDiffusionXLInpaintPipeline
-
     sdxl = models.arch == "sdxl"
     cls = StableDiffusionXLInpaintPipeline if sdxl else StableDiffusionInpaintPipeline
     extra = {} if sdxl else {"safety_checker": None, "requires_safety_checker": False}
     if models.inpaint.is_file():
-        from app.engine.single_file import load_single_file_pipeline
 
         pipe = load_single_file_pipeline(cls, models.inpaint, models.inpaint_config, dtype, **extra)
     else:
@@ -64,8 +64,6 @@ def load_pipeline(models: ModelSet, dtype):
 
 
 def encode_prompt(pipe, prompt: str, negative: str, device) -> Conditioning:
-    import torch
-
     with torch.no_grad():
         if hasattr(pipe, "text_encoder_2"):
             pe, ne, pooled, npooled = pipe.encode_prompt(prompt=prompt, device=device, num_images_per_prompt=1,
@@ -77,8 +75,6 @@ def encode_prompt(pipe, prompt: str, negative: str, device) -> Conditioning:
 
 def add_lora(unet, rank: int, alpha: float, dropout: float, targets: list[str]):
     """A peft LoRA on the UNet (Gaussian A, zero B: the UNet starts out unchanged). Returns its config."""
-    from peft import LoraConfig
-
     config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, init_lora_weights="gaussian",
                         target_modules=list(targets))
     try:
@@ -94,8 +90,6 @@ def trainable(unet) -> list:
 
 def encode_latents(vae, pixels, generator=None, sample: bool = True):
     """[-1, 1] pixels -> scaled latents (sampled from the VAE's distribution, or its mean)."""
-    import torch
-
     with torch.no_grad():
         dist = vae.encode(pixels.to(vae.device, vae.dtype)).latent_dist
         return _scaled(vae, dist.sample(generator) if sample else dist.mean)
@@ -119,8 +113,6 @@ class LatentCache:
         self._dists: dict[int, tuple] = {}
 
     def _dist(self, index: int, pixels, masked):
-        import torch
-
         if index not in self._dists:
             with torch.no_grad():
                 both = torch.stack([pixels, masked]).to(self.vae.device, self.vae.dtype)
@@ -130,8 +122,6 @@ class LatentCache:
 
     def latents(self, indices: list[int], batch: dict, generator):
         """(target latents, mask at latent size, masked-photo latents) of a batch, on its device."""
-        import torch
-        import torch.nn.functional as F
 
         means, stds = zip(*(self._dist(i, batch["pixels"][n], batch["masked"][n])
                             for n, i in enumerate(indices)), strict=True)
@@ -148,8 +138,6 @@ def noise_loss(unet, scheduler, latents, mask, masked, cond: Conditioning, gener
 
     Noise and timesteps come from `generator` (on the CPU), so a step is the same step on
     every device and after a resume."""
-    import torch
-    import torch.nn.functional as F
 
     noise = torch.randn(latents.shape, generator=generator).to(latents.device, latents.dtype)
     b = latents.shape[0]
@@ -164,6 +152,4 @@ def noise_loss(unet, scheduler, latents, mask, masked, cond: Conditioning, gener
 
 
 def weight_dtype_for(precision: str):
-    import torch
-
     return {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision, torch.float32)

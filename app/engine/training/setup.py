@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+import torch
+from accelerate import Accelerator
+from accelerate.utils import InitProcessGroupKwargs
+from diffusers.optimization import get_scheduler
+
+from app.engine.device import pick_device
 from app.engine.training.config import TrainConfig
 from app.engine.training.manifest import Sample, manifest_hash, read_manifest
 from app.errors import UserError
@@ -22,8 +29,6 @@ def make_accelerator(cfg: TrainConfig, device: str):
     On the CPU it runs several processes over gloo when started by `accelerate launch
     --multi_gpu` (see launch.py); a long validation on the main process must not time
     the others out, hence the generous process-group timeout."""
-    from accelerate import Accelerator
-    from accelerate.utils import InitProcessGroupKwargs
 
     mixed = {"fp32": "no", "fp16": "fp16", "bf16": "bf16"}[cfg.precision]
     return Accelerator(mixed_precision=mixed, gradient_accumulation_steps=cfg.grad_accum, cpu=device == "cpu",
@@ -32,8 +37,6 @@ def make_accelerator(cfg: TrainConfig, device: str):
 
 def pick_device_name(cfg: TrainConfig) -> str:
     """'cuda', 'mps' or 'cpu': the requested device, else the best available."""
-    from app.engine.device import pick_device
-
     return pick_device(cfg.device).device
 
 
@@ -71,13 +74,11 @@ def load_data(cfg: TrainConfig) -> Data:
 
 
 def make_optimizer(cfg: TrainConfig, params):
-    import torch
-
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-2)
     if cfg.optimizer == "adagrad":
         return torch.optim.Adagrad(params, lr=cfg.lr)
-    try:
+    try:  # optional, CUDA only: loaded when asked for
         import bitsandbytes as bnb
     except ImportError:
         raise UserError("--optimizer adamw8bit needs bitsandbytes: `pip install bitsandbytes` "
@@ -88,7 +89,6 @@ def make_optimizer(cfg: TrainConfig, params):
 def make_schedule(cfg: TrainConfig, optimizer, total: int, done: int):
     """diffusers' schedule, stepped once per optimizer step (not per process: a resume on another
     number of processes continues the same curve); fast-forwarded to `done` steps."""
-    from diffusers.optimization import get_scheduler
 
     schedule = get_scheduler(cfg.scheduler, optimizer, num_warmup_steps=cfg.warmup_steps, num_training_steps=total)
     with warnings.catch_warnings():  # stepping ahead of the optimizer is the point of a fast-forward
@@ -100,21 +100,16 @@ def make_schedule(cfg: TrainConfig, optimizer, total: int, done: int):
 
 def threads_per_process(processes: int) -> None:
     """CPU processes share the cores instead of each taking all of them."""
-    import torch
-
     if "OMP_NUM_THREADS" not in os.environ and processes > 1:
         torch.set_num_threads(max(1, (os.cpu_count() or 2) // processes))
 
 
 def peak_memory_mb(device: str) -> float | None:
     """Peak memory of this process: the GPU's allocator on CUDA, else the resident set (Linux, macOS)."""
-    import torch
-
     if device == "cuda":
         return round(torch.cuda.max_memory_allocated() / 2**20, 1)
     try:
-        import resource
-        import sys
+        import resource  # POSIX only
     except ImportError:  # Windows
         return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -17,10 +17,24 @@ import shutil
 import time
 from pathlib import Path
 
-from app.engine.training import checkpoints, runstate
+import torch
+from accelerate.utils import broadcast_object_list
+from diffusers import DDPMScheduler
+from diffusers.training_utils import cast_training_params
+
+from app import __version__
+from app.engine.detector import TextDetector, find_model
+from app.engine.evaluation.lpips_catalog import load_lpips, lpips_files, missing_message
+from app.engine.manager import ModelManager
+from app.engine.presets import BASE_NEGATIVE, defurnish_prompts
+from app.engine.training import checkpoints, model, runstate, setup
 from app.engine.training.config import TrainConfig
+from app.engine.training.data import SampleStore, Stream, step_generator
+from app.engine.training.lora_file import load_lora_into, save_lora
 from app.engine.training.metrics_log import MetricsLog, log_paths, plot
-from app.errors import UserError
+from app.engine.training.register import register_lora
+from app.engine.training.validation import Validator, better, sampling_scheduler
+from app.errors import ModelMissing, UserError
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +58,6 @@ class _Run:
     # ---- setting up -----------------------------------------------------------------
 
     def _prepare(self) -> None:
-        import torch
-        from diffusers import DDPMScheduler
-        from diffusers.training_utils import cast_training_params
-
-        from app.engine.manager import ModelManager
-        from app.engine.training import model, setup
-        from app.engine.training.data import SampleStore
-
         cfg, acc = self.cfg, self.acc
         setup.threads_per_process(acc.num_processes)
         self.data = setup.load_data(cfg)
@@ -68,7 +74,6 @@ class _Run:
         prompt, negative = _prompts(cfg)
         self.cond = model.encode_prompt(pipe, prompt, negative, acc.device)
         self.noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
-        from app.engine.training.validation import sampling_scheduler
 
         pipe.scheduler = sampling_scheduler(pipe.scheduler.config)
         self.pipe = pipe
@@ -90,8 +95,6 @@ class _Run:
             raise UserError(f"{self.resume_from}: already at step {self.start} of {self.total}; "
                             f"give more --steps or --epochs to train on")
         if self.data.val:  # every process stops here, not only the main one when it validates
-            from app.engine.evaluation.lpips_catalog import lpips_files, missing_message
-            from app.errors import ModelMissing
 
             missing = [role for role, path in lpips_files(self.catalog).items() if path is None]
             if missing:
@@ -128,13 +131,9 @@ class _Run:
                 "base_model": self.models.name, "dataset_sha256": self.data.sha256}
 
     def _validator(self):
-        from app.engine.evaluation.lpips_catalog import load_lpips
-        from app.engine.training.validation import Validator
-
         lpips = load_lpips(self.catalog, "cuda" if self.device == "cuda" else "cpu")
         detector = None
         if self.cfg.task == "defurnish":
-            from app.engine.detector import TextDetector, find_model
 
             found = find_model(self.catalog, self.models.name, "detector")
             detector = TextDetector(found[1], self.acc.device) if found else None
@@ -146,8 +145,6 @@ class _Run:
 
     def _begin(self) -> None:
         """Device and accelerate; the output checked by every process before the main one writes."""
-        from app.engine.training import setup
-
         self.device = setup.pick_device_name(self.cfg)
         self.acc = setup.make_accelerator(self.cfg, self.device)
         self.main = self.acc.is_main_process
@@ -175,10 +172,6 @@ class _Run:
         return self._finish(stop)
 
     def _loop(self) -> str:
-        import torch
-
-        from app.engine.training.data import Stream
-
         acc, cfg = self.acc, self.cfg
         streams = {"main": Stream(len(self.data.train), cfg.seed, 1),
                    "shape": Stream(len(self.data.shapes), cfg.seed, 2) if self.data.shapes else None}
@@ -204,11 +197,6 @@ class _Run:
         return "done"
 
     def _micro(self, step: int, micro: int, stream, key: str):
-        import torch
-
-        from app.engine.training.data import step_generator
-        from app.engine.training.model import noise_loss
-
         acc, cfg = self.acc, self.cfg
         pool = self.data.shapes if key == "shape" else self.data.train
         start = self.seen[key] + acc.process_index * cfg.batch
@@ -219,7 +207,7 @@ class _Run:
         torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator)))  # LoRA dropout
         latents, mask, masked = self.latents.latents(indices, batch, generator)
         with acc.accumulate(self.unet):
-            loss = noise_loss(self.unet, self.noise_scheduler, latents, mask, masked, self.cond, generator,
+            loss = model.noise_loss(self.unet, self.noise_scheduler, latents, mask, masked, self.cond, generator,
                               self.weight_dtype, int(batch["pixels"].shape[-1]))
             if loss.requires_grad:  # not with the LoRA switched off (the ablation)
                 acc.backward(loss)
@@ -231,8 +219,6 @@ class _Run:
 
     def _after_step(self, done: int, loss: float) -> str | None:
         """Log, validate, checkpoint and decide (on the main process) whether to stop; all processes agree."""
-        from accelerate.utils import broadcast_object_list
-
         cfg = self.cfg
         stop = None
         if self.main:
@@ -255,8 +241,6 @@ class _Run:
 
     def _validate(self, step: int) -> bool:
         """One validation; True when it did not beat the best so far."""
-        from app.engine.training.validation import better
-
         self._status("validating", step)
         metrics, pictures = self.validator.run(step)
         self.log.add({"step": step, "kind": "val", **metrics, "samples": pictures})
@@ -280,8 +264,6 @@ class _Run:
         return round(self.seen["main"] / max(1, len(self.data.train)), 3)
 
     def _metadata(self, best, steps: int) -> dict:
-        from app import __version__
-
         cfg = self.cfg
         return {"task": cfg.task, "base_set": self.models.name, "base_model": str(self.models.inpaint.name),
                 "arch": self.models.arch, "rank": cfg.rank, "alpha": cfg.alpha, "dropout": cfg.dropout,
@@ -291,13 +273,9 @@ class _Run:
                 "trained": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
     def _save_lora(self, path: Path, best=None, steps: int = 0) -> Path:
-        from app.engine.training.lora_file import save_lora
-
         return save_lora(path, self.acc.unwrap_model(self.unet), type(self.pipe), self._metadata(best, steps))
 
     def _save_lora_raw(self, unet, path: Path) -> None:
-        from app.engine.training.lora_file import save_lora
-
         save_lora(path, unet, type(self.pipe), self._metadata(self.best, getattr(self, "done", self.start)))
 
     def _status(self, state: str, step: int, **extra) -> None:
@@ -315,8 +293,6 @@ class _Run:
             self.progress(status)
 
     def _finish(self, stop: str) -> dict:
-        from app.engine.training import setup
-
         self.acc.wait_for_everyone()
         state = {"done": "done", "early": "done", "pause": "paused", "cancel": "cancelled"}[stop]
         result = {"state": state, "stopped_early": stop == "early", "processes": self.acc.num_processes,
@@ -343,7 +319,6 @@ class _Run:
                 self.output.with_name(self.output.name + ".tmp").replace(self.output)
             else:
                 self._save_lora(self.output, best=None, steps=result["steps"])
-            from app.engine.training.register import register_lora
 
             result["lora"] = str(self.output)
             if self.cfg.register:
@@ -354,8 +329,6 @@ class _Run:
 
 
 def _prompts(cfg: TrainConfig) -> tuple[str, str]:
-    from app.engine.presets import BASE_NEGATIVE, defurnish_prompts
-
     if cfg.task == "defurnish":
         return defurnish_prompts(cfg.prompt or "")
     text = cfg.prompt or "a professionally staged room with stylish furniture, real estate photo"
@@ -363,8 +336,6 @@ def _prompts(cfg: TrainConfig) -> tuple[str, str]:
 
 
 def _load_lora(unet, path: Path) -> None:
-    from app.engine.training.lora_file import load_lora_into
-
     load_lora_into(unet, path)
 
 

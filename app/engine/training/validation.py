@@ -15,8 +15,15 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import torch
+from diffusers import DPMSolverMultistepScheduler
+from PIL import Image
 
+from app.engine.detector import furniture_score
 from app.engine.eval_metrics import region_metrics
+from app.engine.inpaint import decode_latents
+from app.engine.training.model import encode_latents
+from app.imaging.io import write_photo
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +33,6 @@ METRICS = ("psnr_mask", "ssim_mask", "lpips_mask", "psnr", "ssim", "lpips", "lat
 
 def sampling_scheduler(config):
     """The app's sampler (DPM++ 2M Karras) for validation images."""
-    from diffusers import DPMSolverMultistepScheduler
-
     return DPMSolverMultistepScheduler.from_config(config, use_karras_sigmas=True, algorithm_type="dpmsolver++")
 
 
@@ -53,8 +58,6 @@ class Validator:
 
     def run(self, step: int) -> tuple[dict, list[str]]:
         """(averaged metrics, paths of the saved sample pictures) at training step `step`."""
-        import torch
-
         unet = self.pipe.unet
         was_training = unet.training
         unet.eval()
@@ -75,12 +78,6 @@ class Validator:
         return out, saved
 
     def _one(self, i: int, n: int):
-        import torch
-        from PIL import Image
-
-        from app.engine.inpaint import decode_latents
-        from app.engine.training.model import encode_latents
-
         target, mask, given = self.store.arrays(self.store.samples[i])
         size = target.shape[0]
         c = self.cond
@@ -107,7 +104,6 @@ class Validator:
         if small.any():
             row["latent_mse_mask"] = float(((latents.float() - want) ** 2).mean(dim=1)[0][small.to(want.device)].mean())
         if self.detector is not None and self.task == "defurnish":
-            from app.engine.detector import furniture_score
 
             row["furniture_score"] = furniture_score(self.detector, out, mask)
         shown = given.copy()
@@ -115,8 +111,6 @@ class Validator:
         return row, np.concatenate([shown, out, target], axis=1)
 
     def _save(self, picture: np.ndarray, step: int, n: int) -> str:
-        from app.imaging.io import write_photo
-
         self.sample_dir.mkdir(parents=True, exist_ok=True)
         path = self.sample_dir / f"step-{step:07d}-{n}.png"
         write_photo(path, picture, sidecar=False)

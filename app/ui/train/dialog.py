@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from app.engine.catalog import Catalog
 from app.engine.training.config import PRESETS
 from app.engine.user_catalog import safe_name
+from app.ui.panels.models_panel import models_root
 from app.ui.train.charts import LineChart
 from app.ui.train.runner import TrainRunner
 
@@ -81,8 +82,6 @@ class TrainDialog(QDialog):
         self.setWindowTitle("Train a LoRA")
         self.resize(980, 720)
         self.models = models
-        from app.ui.panels.models_panel import models_root
-
         self.catalog = Catalog.load(models_root(models))
         self.runner: TrainRunner | None = None
         self.result: dict | None = None

@@ -28,7 +28,7 @@ def pid_alive(pid: int | None) -> bool:
     if not pid:
         return False
     if sys.platform == "win32":
-        import ctypes
+        import ctypes  # Windows only: os.kill(pid, 0) would end the process there
 
         handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, int(pid))  # PROCESS_QUERY_LIMITED_INFORMATION
         if not handle:
