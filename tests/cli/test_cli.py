@@ -183,7 +183,9 @@ def test_a_missing_model_names_it_and_the_ways_to_get_it(files, tmp_path):
 def test_bench_quick_reports_the_numbers():
     proc = run_cli("bench", "--quick", "--json")
     report = json.loads(proc.stdout)
-    for key in ("sam_click_ms", "sam_predict_ms", "prepost_24mp_s", "tiny_stage_s", "second_job_loads"):
+    for key in ("sam_click_ms", "sam_predict_ms", "prepost_24mp_s", "tiny_stage_s", "second_job_loads",
+                "train_tiny_step_s", "train_tiny_peak_mb"):
         assert key in report
     assert report["second_job_loads"] == 0
     assert report["prepost_outside_mask_identical"] is True
+    assert report["train_tiny_step_s"] > 0 and report["train_tiny_device"] in ("cpu", "cuda", "mps")

@@ -145,7 +145,8 @@ def test_app_catalog_is_complete_and_honest():
     assert {"standard", "high"} <= set(catalog.sets)
     for name, e in catalog.entries.items():
         assert e.role in ("inpaint", "controlnet-depth", "controlnet-canny", "controlnet-inpaint", "controlnet-union",
-                          "sam", "depth", "detector", "segmenter", "erase", "lora", "config"), name
+                          "sam", "depth", "detector", "segmenter", "erase", "lora", "config", "lpips-backbone",
+                          "lpips-heads"), name
         assert e.license and e.commercial_use is not None, name
         assert e.size_bytes, name
         assert e.source in ("hub", "url"), name

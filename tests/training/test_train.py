@@ -133,3 +133,42 @@ def test_bad_options_and_missing_lpips_name_the_problem(small_dataset, train_onl
     (tmp_path / "taken.safetensors").write_bytes(b"mine")
     proc = run_cli(*base, "-o", tmp_path / "taken.safetensors", "--steps", 1, check_rc=2)
     assert "exists" in proc.stderr and (tmp_path / "taken.safetensors").read_bytes() == b"mine"
+
+
+def test_early_stopping_keeps_the_best_lora(small_dataset, lpips_models, tmp_path, one_thread):
+    """A run that stops improving stops after --patience validations, and the LoRA it leaves is the best one."""
+    from app.engine.training.trainer import train
+
+    # with the LoRA switched off every validation measures the same: no improvement after the first
+    result = train(_config(small_dataset, lpips_models, tmp_path / "e.safetensors", steps=40, adapter_enabled=False,
+                           val_every=2, patience=2))
+    assert result["stopped_early"] and result["state"] == "done" and result["steps"] == 6
+    assert result["best"]["step"] == 2
+    best = tmp_path / "e.training" / "best.safetensors"
+    assert best.read_bytes() == (tmp_path / "e.safetensors").read_bytes()
+    assert read_metadata(best)["best"]["step"] == 2
+
+
+def test_an_sdxl_base_trains_and_validates_too(small_dataset, lpips_models, tmp_path, one_thread):
+    """The SDXL path: two text encoders, pooled text and size ids for the UNet and the validation pipeline."""
+    from app.engine.training.trainer import train
+
+    result = train(_config(small_dataset, lpips_models, tmp_path / "xl.safetensors", steps=3, base="tiny-sdxl"))
+    assert result["state"] == "done" and np.isfinite(result["loss_last"]) and result["best"]["lpips"] is not None
+    assert read_metadata(result["lora"])["arch"] == "sdxl"
+
+
+def test_a_staging_lora_trains_on_paired_rooms(room_folders, tiny_models, tmp_path, one_thread):
+    """Staging pairs: the model is given the empty room and learns the staged one."""
+    from app.engine.training.dataset_builder import DatasetOptions, build_dataset
+    from app.engine.training.trainer import train
+
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    for i in range(2):
+        (masks / f"empty_a_staged{i}.png").write_bytes((ROOMS / f"empty_a_mask{i}.png").read_bytes())
+    build_dataset(DatasetOptions(empty_dir=str(room_folders["empty"]), furnished=str(room_folders["staged"]),
+                                 masks_dir=str(masks), task="stage", output=str(tmp_path / "d"), size=64,
+                                 split=(1, 0, 0)))
+    result = train(_config(tmp_path / "d", tiny_models, tmp_path / "s.safetensors", steps=2, task="stage"))
+    assert result["state"] == "done" and read_metadata(result["lora"])["task"] == "stage"

@@ -54,6 +54,8 @@ def environment(processes: int, device: str) -> dict:
     if device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""  # CPU processes must not grab a GPU
         env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 2) // processes)))
+    if sys.platform == "win32":
+        env.setdefault("USE_LIBUV", "0")  # torch's TCPStore has no libuv backend on Windows
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
