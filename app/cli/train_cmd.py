@@ -4,14 +4,16 @@
         [--rank 32] [--alpha 16] [--dropout 0.1] [--targets to_k,to_q,to_v,to_out.0] [--lr 1e-3]
         [--optimizer adamw|adagrad|adamw8bit] [--scheduler cosine|linear|constant] [--epochs N | --steps N]
         [--batch B] [--grad-accum K] [--precision fp32|fp16|bf16] [--overfit] [--val-every N]
-        [--save-every N] [--resume DIR] [--seed S] [--processes N] [--models DIR|tiny] [--json]
+        [--save-every N] [--resume DIR] [--seed S] [--processes N] [--controlnet] [--models DIR|tiny] [--json]
 
 Beside NAME.safetensors: NAME.metrics.jsonl / .csv (the metrics log), NAME.plot.png and the run
 folder NAME.training (checkpoints, validation samples, status.json). The LoRA is registered in
 the models folder's catalog under NAME, so `stage` / `defurnish --lora NAME` use it at once.
 `--processes N` (or the same command under `accelerate launch`) trains data-parallel; a
 checkpoint resumes with any number of processes. `--targets` takes layer names or a preset:
-`attention` (the default four) or `all` (every projection and convolution).
+`attention` (the default four) or `all` (every projection and convolution). `--controlnet` (staging,
+SD1.5 sets) also trains a LoRA on the inpaint ControlNet, written as NAME.controlnet.safetensors; `stage
+--lora NAME --inpaint-control W` uses both.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ def register(sub) -> None:
     p.add_argument("--save-every", type=int, default=500, metavar="N", help="steps between checkpoints")
     p.add_argument("--shape-warmup", type=float, default=0.0, metavar="F",
                    help="share of the steps trained on synthetic shape masks first (e.g. 0.1)")
+    p.add_argument("--controlnet", action="store_true",
+                   help="staging: also train a LoRA on the inpaint ControlNet (used with `stage --inpaint-control W`)")
     p.add_argument("--vae-mean", action="store_true",
                    help="train on the VAE's mean latents, not samples of them (fixed targets)")
     p.add_argument("--prompt", default=None, metavar="TEXT", help="default: the task's own prompt")
@@ -92,7 +96,7 @@ def config_from(args) -> TrainConfig:
         val_steps=args.val_steps, val_limit=args.val_limit, guidance=args.guidance, patience=args.patience,
         shape_warmup=args.shape_warmup, prompt=args.prompt, resume=args.resume, seed=args.seed,
         gradient_checkpointing=args.gradient_checkpointing, overwrite=args.overwrite, vae_mean=args.vae_mean,
-        register=args.register,
+        register=args.register, controlnet=args.controlnet,
     ).validate()
 
 

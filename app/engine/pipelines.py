@@ -25,6 +25,7 @@ class PipelineCache:
         self._controlnets: dict[Path, object] = {}
         self._pipes: dict[tuple, object] = {}
         self._loras: dict[int, set[str]] = {}
+        self._inpaint_nets: dict[int, object] = {}  # inpaint ControlNets: a staging LoRA may carry a part for them
         self._lock = threading.Lock()
 
     def set_device(self, device: DeviceInfo) -> None:
@@ -37,6 +38,7 @@ class PipelineCache:
             self._pipes.clear()
             self._controlnets.clear()
             self._loras.clear()
+            self._inpaint_nets.clear()
 
     # ---- loading -------------------------------------------------------------
 
@@ -62,7 +64,9 @@ class PipelineCache:
                 self._pipes[base_key] = self._load(models)
             if with_inpaint_controlnet and models.controlnet_inpaint is not None:
                 base = self._pipes[base_key]
-                nets = [*base.controlnet.nets, self._controlnet(models.controlnet_inpaint)]
+                inpaint_net = self._controlnet(models.controlnet_inpaint)
+                self._inpaint_nets[id(inpaint_net)] = inpaint_net
+                nets = [*base.controlnet.nets, inpaint_net]
                 self._pipes[key] = _share(base, nets)
             else:
                 self._pipes[key] = self._pipes[base_key]
@@ -126,6 +130,7 @@ class PipelineCache:
         if lora is None:
             if loaded:
                 pipe.disable_lora()
+            self._apply_controlnet_lora(pipe, None, "", 0.0)
             return
         path = Path(lora)
         name = path.stem.replace(".", "_")
@@ -135,6 +140,29 @@ class PipelineCache:
             self.loads += 1
         pipe.enable_lora()
         pipe.set_adapters([name], adapter_weights=[scale])
+        self._apply_controlnet_lora(pipe, path, name, scale)
+
+    def _apply_controlnet_lora(self, pipe, path: Path | None, name: str, scale: float) -> None:
+        """A staging LoRA trained with the inpaint ControlNet (train-lora --controlnet) has a second file,
+        NAME.controlnet.safetensors: its adapter goes on the inpaint ControlNet when the job uses it."""
+        # peft and safetensors come with the LoRA file module: loaded with the first LoRA, not at start-up
+        from app.engine.training.lora_file import controlnet_path, load_controlnet_lora
+
+        part = controlnet_path(path) if path is not None else None
+        for net in getattr(getattr(pipe, "controlnet", None), "nets", []):
+            if id(net) not in self._inpaint_nets:
+                continue
+            loaded = self._loras.setdefault(id(net), set())
+            if part is None or not part.is_file():
+                if loaded:
+                    net.disable_adapters()
+                continue
+            if name not in loaded:
+                load_controlnet_lora(net, part, name)
+                loaded.add(name)
+                self.loads += 1
+            net.enable_adapters()
+            net.set_adapters([name], weights=[scale])
 
 
 def _share(base, nets):

@@ -172,3 +172,48 @@ def test_a_staging_lora_trains_on_paired_rooms(room_folders, tiny_models, tmp_pa
                                  split=(1, 0, 0)))
     result = train(_config(tmp_path / "d", tiny_models, tmp_path / "s.safetensors", steps=2, task="stage"))
     assert result["state"] == "done" and read_metadata(result["lora"])["task"] == "stage"
+
+
+@pytest.mark.slow
+def test_a_staging_lora_can_train_the_inpaint_controlnet_too(room_folders, lpips_models, tmp_path):
+    """`--controlnet`: the inpaint ControlNet in the loop with its own LoRA, validated through the ControlNet
+    pipeline, saved beside the UNet's; `stage --lora NAME --inpaint-control W` applies both halves."""
+    import shutil
+
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    staged = tmp_path / "staged"
+    shutil.copytree(room_folders["staged"], staged)
+    for i in range(2):
+        shutil.copy(ROOMS / f"empty_a_mask{i}.png", masks / f"empty_a_staged{i}.png")
+    shutil.copy(ROOMS / "empty_b_staged.png", staged / "other_room.png")
+    shutil.copy(ROOMS / "empty_b_mask.png", masks / "other_room.png")
+    run_cli("dataset", room_folders["empty"], "--task", "stage", "--furnished", staged, "--masks", masks, "-o",
+            tmp_path / "d", "--size", 64)
+    out = tmp_path / "cn-style.safetensors"
+    result = json.loads(run_cli("train-lora", tmp_path / "d", "--task", "stage", "-o", out, "--models", lpips_models,
+                                "--base", "tiny", "--controlnet", "--targets", "all", "--rank", 4, "--alpha", 4,
+                                "--lr", 1e-2, "--steps", 6, "--val-every", 3, "--val-steps", 2, "--json").stdout)
+    assert result["state"] == "done" and result["best"]["lpips"] is not None
+    half = tmp_path / "cn-style.controlnet.safetensors"
+    assert half.is_file() and read_metadata(half)["task"] == "stage"
+    more = json.loads(run_cli("train-lora", tmp_path / "d", "--task", "stage", "-o", out, "--models", lpips_models,
+                              "--base", "tiny", "--controlnet", "--targets", "all", "--rank", 4, "--alpha", 4,
+                              "--lr", 1e-2, "--steps", 8, "--val-every", 0, "--val-steps", 2, "--resume",
+                              tmp_path / "cn-style.training", "--json").stdout)
+    assert more["state"] == "done" and more["steps"] == 8
+    with safe_open(str(half), "pt") as f:
+        assert f.keys() and all(k.startswith("controlnet.") and "lora_" in k for k in f.keys())
+
+    photo, mask = ROOMS / "empty_b.png", ROOMS / "empty_b_mask.png"
+
+    def stage(tag, *extra):
+        target = tmp_path / f"{tag}.png"
+        run_cli("stage", photo, "--mask", mask, "--models", lpips_models, "--model-set", "tiny", "--steps", 3,
+                "--seed", 2, "--inpaint-control", 0.8, "-o", target, *extra)
+        return np.asarray(Image.open(target).convert("RGB")).astype(int)
+
+    both = stage("both", "--lora", result["name"], "--lora-scale", 1.0)
+    half.rename(tmp_path / "aside.safetensors")
+    unet_only = stage("unet", "--lora", result["name"], "--lora-scale", 1.0)
+    assert (both != unet_only).any(), "the ControlNet's half of the LoRA changes the result"

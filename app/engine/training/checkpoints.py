@@ -29,17 +29,18 @@ def folder(run_dir: Path, step: int) -> Path:
 
 
 def register_hooks(accelerator, save_lora, load_lora) -> None:
-    """Save and load only the LoRA of the prepared UNet (not the 3 GB it sits on)."""
+    """Save and load only the LoRAs of the prepared models (not the gigabytes they sit on):
+    `save_lora(model, folder)` and `load_lora(model, folder)` name the files."""
 
     def save_hook(models, weights, output_dir):
         if accelerator.is_main_process:
             for model in models:
-                save_lora(accelerator.unwrap_model(model), Path(output_dir) / LORA)
+                save_lora(accelerator.unwrap_model(model), Path(output_dir))
         weights.clear()
 
     def load_hook(models, input_dir):
         while models:
-            load_lora(accelerator.unwrap_model(models.pop()), Path(input_dir) / LORA)
+            load_lora(accelerator.unwrap_model(models.pop()), Path(input_dir))
 
     accelerator.register_save_state_pre_hook(save_hook)
     accelerator.register_load_state_pre_hook(load_hook)

@@ -65,6 +65,7 @@ class TrainConfig:
     seed: int = 0
     gradient_checkpointing: bool | None = None  # None: on when training on a GPU
     max_grad_norm: float = 1.0
+    controlnet: bool = False  # staging: a LoRA on the inpaint ControlNet too, trained with it in the loop
     register: bool = True  # record the LoRA in the models folder's catalog
     vae_mean: bool = False  # train on the VAE's mean latents instead of samples (deterministic targets)
     overwrite: bool = False
@@ -106,6 +107,8 @@ class TrainConfig:
         for t in self.targets:
             need(bool(t) and all(c.isalnum() or c in "._" for c in t), f"--targets: {t!r} is not a layer name")
         need(self.device in (None, "cpu", "cuda", "mps"), "--device must be cpu, cuda or mps")
+        need(not self.controlnet or self.task == "stage",
+             "--controlnet trains the inpaint ControlNet for staging: use it with --task stage")
         if self.optimizer == "adamw8bit":
             need(self.device != "cpu", "--optimizer adamw8bit needs a CUDA GPU (bitsandbytes); use adamw on the CPU")
         if self.precision == "fp16":

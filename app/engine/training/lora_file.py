@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from diffusers.utils import convert_unet_state_dict_to_peft
+from peft import LoraConfig
 from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
@@ -22,6 +23,7 @@ from safetensors.torch import load_file, save_file
 from app.errors import UserError
 
 META_KEY = "roomstager"
+CONFIG_KEY = "lora_adapter_metadata"  # the key diffusers keeps a LoRA's peft config under
 
 
 def lora_state(unet) -> dict:
@@ -49,6 +51,55 @@ def save_lora(path: Path, unet, pipeline_cls, metadata: dict) -> Path:
         save_file(tensors, str(part), metadata=meta)
         os.replace(part, path)
     return path
+
+
+def controlnet_path(path: Path) -> Path:
+    """NAME.safetensors -> NAME.controlnet.safetensors: the inpaint ControlNet's half of a staging LoRA."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.controlnet.safetensors")
+
+
+def save_controlnet_lora(path: Path, controlnet, metadata: dict) -> Path:
+    """The ControlNet's LoRA (peft names under `controlnet.`), the shape of its adapter and RoomStager's metadata."""
+    path = Path(path)
+    cfg = controlnet.peft_config["default"]
+    config = {"r": cfg.r, "lora_alpha": cfg.lora_alpha, "target_modules": sorted(cfg.target_modules)}
+    state = {f"controlnet.{k}": v.contiguous() for k, v in get_peft_model_state_dict(controlnet).items()}
+    part = path.with_name(path.name + ".part")
+    save_file(state, str(part), metadata={"format": "pt", CONFIG_KEY: json.dumps(config),
+                                          META_KEY: json.dumps(metadata, sort_keys=True, default=str)})
+    os.replace(part, path)
+    return path
+
+
+def _controlnet_file(path: Path):
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            config = json.loads((f.metadata() or {})[CONFIG_KEY])
+            state = {k[len("controlnet."):]: f.get_tensor(k) for k in f.keys() if k.startswith("controlnet.")}  # noqa: SIM118
+        lora = LoraConfig(r=int(config["r"]), lora_alpha=float(config["lora_alpha"]),
+                          target_modules=list(config["target_modules"]))
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"{path}: not a ControlNet LoRA RoomStager wrote ({exc.__class__.__name__}: {exc})") from None
+    return lora, state
+
+
+def _set_weights(model, state: dict, adapter_name: str, path: Path) -> None:
+    result = set_peft_model_state_dict(model, state, adapter_name=adapter_name)
+    if getattr(result, "unexpected_keys", None):
+        raise UserError(f"{path}: LoRA weights that do not fit this model ({result.unexpected_keys[0]})")
+
+
+def load_controlnet_lora(controlnet, path: Path, adapter_name: str) -> None:
+    """Put a ControlNet LoRA written by save_controlnet_lora on a ControlNet, as a new adapter."""
+    lora, state = _controlnet_file(path)
+    controlnet.add_adapter(lora, adapter_name=adapter_name)
+    _set_weights(controlnet, state, adapter_name, path)
+
+
+def load_controlnet_lora_into(controlnet, path: Path) -> None:
+    """A checkpoint's ControlNet LoRA weights into the adapter the ControlNet already has (a resume)."""
+    _set_weights(controlnet, _controlnet_file(path)[1], "default", path)
 
 
 def read_metadata(path: Path) -> dict:

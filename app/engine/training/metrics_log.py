@@ -137,3 +137,24 @@ def plot(rows: list[dict], path: Path, title: str = "") -> Path:
     fig.savefig(tmp, format="png")
     os.replace(tmp, path)
     return Path(path)
+
+
+def summary_mean(values) -> float | None:
+    return float(sum(values) / len(values)) if values else None
+
+
+def summary_median(values) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    return float(s[len(s) // 2])
+
+
+def best_summary(best: dict | None) -> dict | None:
+    """The best validation for `--json`: inside the mask first (the contract: psnr, ssim, lpips), then the rest."""
+    if best is None:
+        return None
+    return {"psnr": best.get("psnr_mask"), "ssim": best.get("ssim_mask"), "lpips": best.get("lpips_mask"),
+            "step": best.get("step"), "latent_mse": best.get("latent_mse_mask"),
+            "furniture_score": best.get("furniture_score"),
+            "whole": {"psnr": best.get("psnr"), "ssim": best.get("ssim"), "lpips": best.get("lpips")}}

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from diffusers import StableDiffusionInpaintPipeline, StableDiffusionXLInpaintPipeline
+from diffusers import ControlNetModel, StableDiffusionInpaintPipeline, StableDiffusionXLInpaintPipeline
 from peft import LoraConfig
 
 from app.engine.catalog import ModelSet
+from app.engine.presets import BASE_NEGATIVE, defurnish_prompts
 from app.engine.single_file import load_single_file_pipeline
 from app.errors import UserError
 
@@ -43,6 +44,13 @@ class Conditioning:
         return out
 
 
+def task_prompts(task: str, prompt: str | None) -> tuple[str, str]:
+    """The prompt a LoRA is trained with: the app's own for the task (what its jobs will ask for)."""
+    if task == "defurnish":
+        return defurnish_prompts(prompt or "")
+    return prompt or "a professionally staged room with stylish furniture, real estate photo", BASE_NEGATIVE
+
+
 def load_pipeline(models: ModelSet, dtype):
     """The set's inpainting pipeline (no ControlNets), loaded with local files only."""
     sdxl = models.arch == "sdxl"
@@ -61,6 +69,21 @@ def load_pipeline(models: ModelSet, dtype):
         if part is not None:
             part.requires_grad_(False)
     return pipe
+
+
+def load_inpaint_controlnet(models: ModelSet, dtype):
+    """The set's inpaint ControlNet (SD1.5), frozen, for a staging LoRA that also trains it."""
+    if models.controlnet_inpaint is None:
+        raise UserError(f"model set '{models.name}' has no inpaint ControlNet to train (--controlnet); "
+                        f"use an SD1.5 set such as 'standard'")
+    net = ControlNetModel.from_pretrained(models.controlnet_inpaint, dtype=dtype, local_files_only=True)
+    return net.requires_grad_(False)
+
+
+def control_hint(batch: dict):
+    """The inpaint ControlNet's hint, as it was trained and as the app feeds it: the input photo in
+    [0, 1] with the masked pixels at -1."""
+    return torch.where(batch["mask"] > 0.5, -1.0, (batch["masked"] + 1.0) / 2.0)
 
 
 def encode_prompt(pipe, prompt: str, negative: str, device) -> Conditioning:
@@ -133,7 +156,8 @@ class LatentCache:
         return z[:, 0], mask, z[:, 1]
 
 
-def noise_loss(unet, scheduler, latents, mask, masked, cond: Conditioning, generator, weight_dtype, pixel_size: int):
+def noise_loss(unet, scheduler, latents, mask, masked, cond: Conditioning, generator, weight_dtype, pixel_size: int,
+               controlnet=None, hint=None):
     """The noise-prediction loss (or v-prediction, as the scheduler says) of one batch.
 
     Noise and timesteps come from `generator` (on the CPU), so a step is the same step on
@@ -147,6 +171,10 @@ def noise_loss(unet, scheduler, latents, mask, masked, cond: Conditioning, gener
     target = noise if kind == "epsilon" else scheduler.get_velocity(latents, noise, t)
     model_in = torch.cat([noisy, mask.to(latents.dtype), masked], dim=1).to(weight_dtype)
     kwargs = cond.unet_kwargs(b, pixel_size, latents.device, weight_dtype)
+    if controlnet is not None:  # the ControlNet sees the 4-channel noisy latents, the UNet its residuals
+        down, mid = controlnet(noisy.to(weight_dtype), t, encoder_hidden_states=kwargs["encoder_hidden_states"],
+                               controlnet_cond=hint.to(weight_dtype), return_dict=False)
+        kwargs.update(down_block_additional_residuals=down, mid_block_additional_residual=mid)
     pred = unet(model_in, t, **kwargs, return_dict=False)[0]
     return F.mse_loss(pred.float(), target.float())
 

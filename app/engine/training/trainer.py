@@ -19,19 +19,31 @@ from pathlib import Path
 
 import torch
 from accelerate.utils import broadcast_object_list
-from diffusers import DDPMScheduler
+from diffusers import ControlNetModel, DDPMScheduler, StableDiffusionControlNetInpaintPipeline
 from diffusers.training_utils import cast_training_params
 
 from app import __version__
 from app.engine.detector import TextDetector, find_model
 from app.engine.evaluation.lpips_catalog import load_lpips, lpips_files, missing_message
 from app.engine.manager import ModelManager
-from app.engine.presets import BASE_NEGATIVE, defurnish_prompts
 from app.engine.training import checkpoints, model, runstate, setup
 from app.engine.training.config import TrainConfig
 from app.engine.training.data import SampleStore, Stream, step_generator
-from app.engine.training.lora_file import load_lora_into, save_lora
-from app.engine.training.metrics_log import MetricsLog, log_paths, plot
+from app.engine.training.lora_file import (
+    controlnet_path,
+    load_controlnet_lora_into,
+    load_lora_into,
+    save_controlnet_lora,
+    save_lora,
+)
+from app.engine.training.metrics_log import (
+    MetricsLog,
+    best_summary,
+    log_paths,
+    plot,
+    summary_mean,
+    summary_median,
+)
 from app.engine.training.register import register_lora
 from app.engine.training.validation import Validator, better, sampling_scheduler
 from app.errors import ModelMissing, UserError
@@ -71,7 +83,7 @@ class _Run:
         pipe.to(acc.device)
         if self.weight_dtype != torch.float32:  # the frozen base in half precision; the VAE stays fp32
             pipe.unet.to(dtype=self.weight_dtype)
-        prompt, negative = _prompts(cfg)
+        prompt, negative = model.task_prompts(cfg.task, cfg.prompt)
         self.cond = model.encode_prompt(pipe, prompt, negative, acc.device)
         self.noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
 
@@ -84,6 +96,14 @@ class _Run:
         if cfg.gradient_checkpointing or (cfg.gradient_checkpointing is None and self.device == "cuda"):
             unet.enable_gradient_checkpointing()
         self.params = model.trainable(unet)
+        self.controlnet = None
+        if cfg.controlnet:  # staging: the inpaint ControlNet in the loop, with its own LoRA
+            net = model.load_inpaint_controlnet(self.models, self.weight_dtype).to(acc.device)
+            model.add_lora(net, cfg.rank, cfg.alpha, cfg.dropout, cfg.targets)
+            if self.weight_dtype != torch.float32:
+                cast_training_params(net, dtype=torch.float32)
+            self.params += model.trainable(net)
+            self.controlnet = net
         if not cfg.adapter_enabled:
             unet.disable_adapters()
         self.total = cfg.total_steps(len(self.data.train), acc.num_processes)
@@ -100,8 +120,11 @@ class _Run:
             if missing:
                 raise ModelMissing(missing_message(self.catalog, missing))
         optimizer = setup.make_optimizer(cfg, self.params)
-        self.unet, self.optimizer = acc.prepare(unet, optimizer)
-        checkpoints.register_hooks(acc, self._save_lora_raw, _load_lora)
+        if self.controlnet is not None:
+            self.unet, self.controlnet, self.optimizer = acc.prepare(unet, self.controlnet, optimizer)
+        else:
+            self.unet, self.optimizer = acc.prepare(unet, optimizer)
+        checkpoints.register_hooks(acc, self._save_checkpoint_lora, _load_checkpoint_lora)
         if self.resume_from:
             acc.load_state(str(self.resume_from))
         # one schedule step per optimizer step, fast-forwarded on a resume (see setup.make_schedule)
@@ -137,7 +160,11 @@ class _Run:
 
             found = find_model(self.catalog, self.models.name, "detector")
             detector = TextDetector(found[1], self.acc.device) if found else None
-        return Validator(self.pipe, self.cond, self.store, self.data.val, lpips=lpips, detector=detector,
+        pipe = self.pipe
+        if self.controlnet is not None:  # validate the way staging uses it: with the inpaint ControlNet
+            pipe = StableDiffusionControlNetInpaintPipeline.from_pipe(self.pipe,
+                                                                      controlnet=self.acc.unwrap_model(self.controlnet))
+        return Validator(pipe, self.cond, self.store, self.data.val, lpips=lpips, detector=detector,
                          steps=self.cfg.val_steps, guidance=self.cfg.guidance, seed=self.cfg.seed,
                          sample_dir=self.run_dir / "samples", task=self.cfg.task)
 
@@ -206,9 +233,11 @@ class _Run:
         generator = step_generator(cfg.seed, step, micro, acc.process_index)
         torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator)))  # LoRA dropout
         latents, mask, masked = self.latents.latents(indices, batch, generator)
-        with acc.accumulate(self.unet):
+        nets = (self.unet,) if self.controlnet is None else (self.unet, self.controlnet)
+        with acc.accumulate(*nets):
             loss = model.noise_loss(self.unet, self.noise_scheduler, latents, mask, masked, self.cond, generator,
-                              self.weight_dtype, int(batch["pixels"].shape[-1]))
+                                    self.weight_dtype, int(batch["pixels"].shape[-1]), controlnet=self.controlnet,
+                                    hint=model.control_hint(batch) if self.controlnet is not None else None)
             if loss.requires_grad:  # not with the LoRA switched off (the ablation)
                 acc.backward(loss)
             if acc.sync_gradients and cfg.max_grad_norm > 0:
@@ -273,10 +302,19 @@ class _Run:
                 "trained": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
     def _save_lora(self, path: Path, best=None, steps: int = 0) -> Path:
-        return save_lora(path, self.acc.unwrap_model(self.unet), type(self.pipe), self._metadata(best, steps))
+        """The LoRA at `path` (and, training the ControlNet too, its half beside it)."""
+        meta = self._metadata(best, steps)
+        save_lora(path, self.acc.unwrap_model(self.unet), type(self.pipe), meta)
+        if self.controlnet is not None:
+            save_controlnet_lora(controlnet_path(path), self.acc.unwrap_model(self.controlnet), meta)
+        return path
 
-    def _save_lora_raw(self, unet, path: Path) -> None:
-        save_lora(path, unet, type(self.pipe), self._metadata(self.best, getattr(self, "done", self.start)))
+    def _save_checkpoint_lora(self, net, folder: Path) -> None:
+        meta = self._metadata(self.best, getattr(self, "done", self.start))
+        if isinstance(net, ControlNetModel):
+            save_controlnet_lora(controlnet_path(folder / checkpoints.LORA), net, meta)
+        else:
+            save_lora(folder / checkpoints.LORA, net, type(self.pipe), meta)
 
     def _status(self, state: str, step: int, **extra) -> None:
         if not getattr(self, "main", True):
@@ -297,7 +335,7 @@ class _Run:
         state = {"done": "done", "early": "done", "pause": "paused", "cancel": "cancelled"}[stop]
         result = {"state": state, "stopped_early": stop == "early", "processes": self.acc.num_processes,
                   "device": self.device, "steps": getattr(self, "done", self.start), "total": self.total,
-                  "seconds_per_step": _median(self.step_times[1:] or self.step_times),
+                  "seconds_per_step": summary_median(self.step_times[1:] or self.step_times),
                   "peak_memory_mb": setup.peak_memory_mb(self.device), "notes": self.data.notes}
         if not self.main:
             return result
@@ -305,18 +343,20 @@ class _Run:
         losses = [r["loss"] for r in rows if r.get("kind") == "train"]
         # a step's loss depends on its random timestep: the start is the first 10 steps, the end the last tenth
         first, last = min(10, len(losses)), max(1, min(100, len(losses) // 10))
-        result.update(loss_first=_mean(losses[:first]), loss_last=_mean(losses[-last:]),
+        result.update(loss_first=summary_mean(losses[:first]), loss_last=summary_mean(losses[-last:]),
                       loss_windows=[first, last],
                       log=str(self.paths["log"]), csv=str(self.paths["csv"]), plot=str(self.paths["plot"]),
                       run=str(self.run_dir), checkpoint=str(checkpoints.folder(self.run_dir, result["steps"])),
-                      lora=None, name=None, best=_best(self.best))
+                      lora=None, name=None, best=best_summary(self.best))
         self.log.write_csv()
         plot(rows, self.paths["plot"], title=f"{self.output.name}: {self.cfg.task} LoRA on {self.models.name}")
         if state == "done":
             best_file = self.run_dir / "best.safetensors"
             if self.best is not None and best_file.is_file():
-                shutil.copyfile(best_file, self.output.with_name(self.output.name + ".tmp"))
-                self.output.with_name(self.output.name + ".tmp").replace(self.output)
+                for src, dst in ((best_file, self.output), (controlnet_path(best_file), controlnet_path(self.output))):
+                    if src.is_file():
+                        shutil.copyfile(src, dst.with_name(dst.name + ".tmp"))
+                        dst.with_name(dst.name + ".tmp").replace(dst)
             else:
                 self._save_lora(self.output, best=None, steps=result["steps"])
 
@@ -328,33 +368,8 @@ class _Run:
         return result
 
 
-def _prompts(cfg: TrainConfig) -> tuple[str, str]:
-    if cfg.task == "defurnish":
-        return defurnish_prompts(cfg.prompt or "")
-    text = cfg.prompt or "a professionally staged room with stylish furniture, real estate photo"
-    return text, BASE_NEGATIVE
-
-
-def _load_lora(unet, path: Path) -> None:
-    load_lora_into(unet, path)
-
-
-def _mean(values) -> float | None:
-    return float(sum(values) / len(values)) if values else None
-
-
-def _median(values) -> float | None:
-    if not values:
-        return None
-    s = sorted(values)
-    return float(s[len(s) // 2])
-
-
-def _best(best: dict | None) -> dict | None:
-    """The best validation, inside the mask first (the `--json` contract), then the rest."""
-    if best is None:
-        return None
-    return {"psnr": best.get("psnr_mask"), "ssim": best.get("ssim_mask"), "lpips": best.get("lpips_mask"),
-            "step": best.get("step"), "latent_mse": best.get("latent_mse_mask"),
-            "furniture_score": best.get("furniture_score"),
-            "whole": {"psnr": best.get("psnr"), "ssim": best.get("ssim"), "lpips": best.get("lpips")}}
+def _load_checkpoint_lora(net, folder: Path) -> None:
+    if isinstance(net, ControlNetModel):
+        load_controlnet_lora_into(net, controlnet_path(folder / checkpoints.LORA))
+    else:
+        load_lora_into(net, folder / checkpoints.LORA)

@@ -21,7 +21,7 @@ from PIL import Image
 
 from app.engine.detector import furniture_score
 from app.engine.eval_metrics import region_metrics
-from app.engine.inpaint import decode_latents
+from app.engine.inpaint import decode_latents, inpaint_control_image
 from app.engine.training.model import encode_latents
 from app.imaging.io import write_photo
 
@@ -84,6 +84,8 @@ class Validator:
         extra = {}
         if c.pooled is not None:
             extra = {"pooled_prompt_embeds": c.pooled, "negative_pooled_prompt_embeds": c.negative_pooled}
+        if getattr(self.pipe, "controlnet", None) is not None:  # a staging LoRA that trains the inpaint ControlNet
+            extra.update(control_image=inpaint_control_image(given, mask), controlnet_conditioning_scale=1.0)
         generator = torch.Generator("cpu").manual_seed(self.seed + n)
         latents = self.pipe(
             prompt_embeds=c.prompt, negative_prompt_embeds=c.negative, image=Image.fromarray(given),
