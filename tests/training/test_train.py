@@ -217,3 +217,16 @@ def test_a_staging_lora_can_train_the_inpaint_controlnet_too(room_folders, lpips
     half.rename(tmp_path / "aside.safetensors")
     unet_only = stage("unet", "--lora", result["name"], "--lora-scale", 1.0)
     assert (both != unet_only).any(), "the ControlNet's half of the LoRA changes the result"
+
+
+def test_bf16_with_gradient_checkpointing(small_dataset, lpips_models, tmp_path, one_thread):
+    """The mixed-precision path a GPU takes (bf16 runs on the CPU too): a half-precision frozen base,
+    the LoRA in fp32, gradient checkpointing, and validation sampling under autocast."""
+    from app.engine.training.trainer import train
+
+    result = train(_config(small_dataset, lpips_models, tmp_path / "bf16.safetensors", steps=3, precision="bf16",
+                           gradient_checkpointing=True, val_every=3))
+    assert result["state"] == "done" and np.isfinite(result["loss_last"]) and result["best"]["lpips"] is not None
+    with safe_open(result["lora"], "pt") as f:
+        assert {str(f.get_tensor(k).dtype) for k in f.keys()} == {"torch.float32"}
+        assert any(f.get_tensor(k).abs().sum() > 0 for k in f.keys() if "lora_B" in k), "gradients reached the LoRA"

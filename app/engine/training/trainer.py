@@ -271,7 +271,8 @@ class _Run:
     def _validate(self, step: int) -> bool:
         """One validation; True when it did not beat the best so far."""
         self._status("validating", step)
-        metrics, pictures = self.validator.run(step)
+        with self.acc.autocast():  # a half-precision UNet samples from full-precision latents
+            metrics, pictures = self.validator.run(step)
         self.log.add({"step": step, "kind": "val", **metrics, "samples": pictures})
         self.samples = pictures
         if step > 0 and better(metrics, self.best):
