@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState, GradientState
 from accelerate.utils import InitProcessGroupKwargs
 from diffusers.optimization import get_scheduler
 
@@ -29,8 +30,11 @@ def make_accelerator(cfg: TrainConfig, device: str):
     On the CPU it runs several processes over gloo when started by `accelerate launch
     --multi_gpu` (see launch.py); a long validation on the main process must not time
     the others out, hence the generous process-group timeout."""
-
     mixed = {"fp32": "no", "fp16": "fp16", "bf16": "bf16"}[cfg.precision]
+    # accelerate keeps one state per process; a second run in the same process (the bench, tests) may ask
+    # for another precision. The process group itself (PartialState) is kept.
+    AcceleratorState._reset_state(reset_partial_state=False)
+    GradientState._reset_state()
     return Accelerator(mixed_precision=mixed, gradient_accumulation_steps=cfg.grad_accum, cpu=device == "cpu",
                        kwargs_handlers=[InitProcessGroupKwargs(timeout=timedelta(hours=4))])
 

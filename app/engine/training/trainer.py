@@ -78,34 +78,7 @@ class _Run:
         set_name = cfg.base or ("tiny" if cfg.models == "tiny" else
                                 self.catalog.pick_set(manager.device(cfg.device).vram_gb))
         self.models = self.catalog.resolve_set(set_name)
-        self.weight_dtype = model.weight_dtype_for(cfg.precision)
-        pipe = model.load_pipeline(self.models, torch.float32)
-        pipe.to(acc.device)
-        if self.weight_dtype != torch.float32:  # the frozen base in half precision; the VAE stays fp32
-            pipe.unet.to(dtype=self.weight_dtype)
-        prompt, negative = model.task_prompts(cfg.task, cfg.prompt)
-        self.cond = model.encode_prompt(pipe, prompt, negative, acc.device)
-        self.noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
-
-        pipe.scheduler = sampling_scheduler(pipe.scheduler.config)
-        self.pipe = pipe
-        unet = pipe.unet
-        self.lora_config = model.add_lora(unet, cfg.rank, cfg.alpha, cfg.dropout, cfg.targets)
-        if self.weight_dtype != torch.float32:
-            cast_training_params(unet, dtype=torch.float32)  # the LoRA trains in fp32 on a half-precision base
-        if cfg.gradient_checkpointing or (cfg.gradient_checkpointing is None and self.device == "cuda"):
-            unet.enable_gradient_checkpointing()
-        self.params = model.trainable(unet)
-        self.controlnet = None
-        if cfg.controlnet:  # staging: the inpaint ControlNet in the loop, with its own LoRA
-            net = model.load_inpaint_controlnet(self.models, self.weight_dtype).to(acc.device)
-            model.add_lora(net, cfg.rank, cfg.alpha, cfg.dropout, cfg.targets)
-            if self.weight_dtype != torch.float32:
-                cast_training_params(net, dtype=torch.float32)
-            self.params += model.trainable(net)
-            self.controlnet = net
-        if not cfg.adapter_enabled:
-            unet.disable_adapters()
+        self._load_models()
         self.total = cfg.total_steps(len(self.data.train), acc.num_processes)
         state = checkpoints.read_state(self.resume_from) if self.resume_from else {}
         if state:
@@ -115,15 +88,13 @@ class _Run:
             raise UserError(f"{self.resume_from}: already at step {self.start} of {self.total}; "
                             f"give more --steps or --epochs to train on")
         if self.data.val:  # every process stops here, not only the main one when it validates
-
             missing = [role for role, path in lpips_files(self.catalog).items() if path is None]
             if missing:
                 raise ModelMissing(missing_message(self.catalog, missing))
         optimizer = setup.make_optimizer(cfg, self.params)
-        if self.controlnet is not None:
-            self.unet, self.controlnet, self.optimizer = acc.prepare(unet, self.controlnet, optimizer)
-        else:
-            self.unet, self.optimizer = acc.prepare(unet, optimizer)
+        nets = acc.prepare(self.pipe.unet, *([self.controlnet] if self.controlnet is not None else []), optimizer)
+        self.unet, self.optimizer = nets[0], nets[-1]
+        self.controlnet = nets[1] if self.controlnet is not None else None
         checkpoints.register_hooks(acc, self._save_checkpoint_lora, _load_checkpoint_lora)
         if self.resume_from:
             acc.load_state(str(self.resume_from))
@@ -133,12 +104,41 @@ class _Run:
         self.best = state.get("best")
         self.bad = int(state.get("bad", 0))
         self.store = SampleStore(self.data.folder, self.data.samples)
-        self.latents = model.LatentCache(pipe.vae, mean=cfg.vae_mean)
+        self.latents = model.LatentCache(self.pipe.vae, mean=cfg.vae_mean)
         self.log = MetricsLog(self.paths["log"], self.paths["csv"]) if self.main else None
         if self.main:
             self.log.start(self.start if self.resume_from else None)
             runstate.clear_request(self.run_dir)
         self.validator = self._validator() if self.main and self.data.val else None
+
+    def _load_models(self) -> None:
+        """The base pipeline with a LoRA on its UNet (and on the inpaint ControlNet with --controlnet)."""
+        cfg, acc = self.cfg, self.acc
+        self.weight_dtype = model.weight_dtype_for(cfg.precision)
+        pipe = model.load_pipeline(self.models, torch.float32)
+        pipe.to(acc.device)
+        if self.weight_dtype != torch.float32:  # the frozen base in half precision; the VAE stays fp32
+            pipe.unet.to(dtype=self.weight_dtype)
+        prompt, negative = model.task_prompts(cfg.task, cfg.prompt)
+        self.cond = model.encode_prompt(pipe, prompt, negative, acc.device)
+        self.noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
+        pipe.scheduler = sampling_scheduler(pipe.scheduler.config)
+        self.pipe = pipe
+        nets = [pipe.unet]
+        self.controlnet = None
+        if cfg.controlnet:  # staging: the inpaint ControlNet in the loop, with its own LoRA
+            self.controlnet = model.load_inpaint_controlnet(self.models, self.weight_dtype).to(acc.device)
+            nets.append(self.controlnet)
+        self.params = []
+        for net in nets:
+            model.add_lora(net, cfg.rank, cfg.alpha, cfg.dropout, cfg.targets)
+            if self.weight_dtype != torch.float32:
+                cast_training_params(net, dtype=torch.float32)  # the LoRA trains in fp32 on a half-precision base
+            if cfg.gradient_checkpointing or (cfg.gradient_checkpointing is None and self.device == "cuda"):
+                net.enable_gradient_checkpointing()
+            self.params += model.trainable(net)
+        if not cfg.adapter_enabled:
+            pipe.unet.disable_adapters()
 
     def _check_output(self) -> None:
         if self.resume_from or self.cfg.overwrite:
@@ -157,7 +157,6 @@ class _Run:
         lpips = load_lpips(self.catalog, "cuda" if self.device == "cuda" else "cpu")
         detector = None
         if self.cfg.task == "defurnish":
-
             found = find_model(self.catalog, self.models.name, "detector")
             detector = TextDetector(found[1], self.acc.device) if found else None
         pipe = self.pipe
@@ -203,7 +202,9 @@ class _Run:
         streams = {"main": Stream(len(self.data.train), cfg.seed, 1),
                    "shape": Stream(len(self.data.shapes), cfg.seed, 2) if self.data.shapes else None}
         warm = int(cfg.shape_warmup * self.total) if self.data.shapes else 0
-        self.unet.train()
+        for net in (self.unet, self.controlnet):
+            if net is not None:
+                net.train()  # LoRA dropout on
         self.t0, self.step_times = time.perf_counter(), []
         if self.validator is not None and self.start == 0:
             self._validate(0)
@@ -263,9 +264,9 @@ class _Run:
             box = [stop]
             broadcast_object_list(box)
             stop = box[0]
+        self.done = done
         if stop in ("pause", "early") or (cfg.save_every and done % cfg.save_every == 0) or done == self.total:
             checkpoints.save(self.acc, self.run_dir, done, self._state())
-        self.done = done
         return stop
 
     def _validate(self, step: int) -> bool:

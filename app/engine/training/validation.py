@@ -58,9 +58,10 @@ class Validator:
 
     def run(self, step: int) -> tuple[dict, list[str]]:
         """(averaged metrics, paths of the saved sample pictures) at training step `step`."""
-        unet = self.pipe.unet
-        was_training = unet.training
-        unet.eval()
+        nets = [net for net in (self.pipe.unet, getattr(self.pipe, "controlnet", None)) if net is not None]
+        modes = [net.training for net in nets]
+        for net in nets:
+            net.eval()  # no LoRA dropout while sampling
         rows, saved = [], []
         try:
             with torch.no_grad():
@@ -70,7 +71,8 @@ class Validator:
                     if n < SAVED_SAMPLES:
                         saved.append(self._save(picture, step, n))
         finally:
-            unet.train(was_training)
+            for net, mode in zip(nets, modes, strict=True):
+                net.train(mode)
         out = {}
         for key in METRICS:
             vals = [r[key] for r in rows if r.get(key) is not None and np.isfinite(r[key])]
