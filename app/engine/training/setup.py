@@ -35,8 +35,11 @@ def make_accelerator(cfg: TrainConfig, device: str):
     # for another precision. The process group itself (PartialState) is kept.
     AcceleratorState._reset_state(reset_partial_state=False)
     GradientState._reset_state()
+    group = {"timeout": timedelta(hours=4)}
+    if sys.platform == "win32" and device == "cuda":
+        group["backend"] = "gloo"  # PyTorch on Windows has no NCCL
     return Accelerator(mixed_precision=mixed, gradient_accumulation_steps=cfg.grad_accum, cpu=device == "cpu",
-                       kwargs_handlers=[InitProcessGroupKwargs(timeout=timedelta(hours=4))])
+                       kwargs_handlers=[InitProcessGroupKwargs(**group)])
 
 
 def pick_device_name(cfg: TrainConfig) -> str:
