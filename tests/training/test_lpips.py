@@ -94,6 +94,19 @@ def test_the_official_pth_layouts_are_recognised_as_data(tmp_path):
     lp = Lpips(tmp_path / "alexnet-owt-7be5be79.pth", tmp_path / "alex.pth")
     assert lp.distance(_png("ex_ref.png"), _png("ex_p0.png")) == pytest.approx(0.7219, abs=5e-5)
 
+    from app.engine.catalog import Catalog
+    from app.engine.evaluation.lpips_catalog import load_lpips
+    from app.engine.model_import import import_path
+
+    (tmp_path / "models").mkdir()
+    catalog = Catalog.load(tmp_path / "models")
+    for name, role, licence in (("alexnet-owt-7be5be79.pth", "lpips-backbone", "bsd-3-clause"),
+                                ("alex.pth", "lpips-heads", "bsd-2-clause")):
+        (result,), skipped = import_path(catalog, tmp_path / name)
+        assert result.role == role and not skipped and catalog.entry(result.name).license == licence
+        assert (tmp_path / "models" / "lpips").is_dir()
+    assert load_lpips(catalog).distance(_png("ex_ref.png"), _png("ex_p1.png")) == pytest.approx(0.1376, abs=5e-5)
+
 
 def test_the_catalog_names_the_official_sources_with_pinned_checksums():
     from app.engine.catalog import Catalog
