@@ -39,15 +39,15 @@ def test_overfitting_one_picture_learns_it_and_the_lora_is_what_learns(small_dat
     random UNet is no denoiser at all, hence a LoRA on every layer (`all`), not only attention."""
     from app.engine.training.trainer import train
 
-    common = dict(overfit=True, steps=200, targets=list(ALL_LAYERS), rank=16, alpha=16.0, lr=4e-3, batch=4,
+    common = dict(overfit=True, steps=300, targets=list(ALL_LAYERS), rank=16, alpha=16.0, lr=4e-3, batch=4,
                   dropout=0.0, warmup_steps=30, vae_mean=True, val_every=0, val_steps=4)
     on = train(_config(small_dataset, lpips_models, tmp_path / "on.safetensors", **common))
     off = train(_config(small_dataset, lpips_models, tmp_path / "off.safetensors", adapter_enabled=False, **common))
     assert on["loss_first"] / on["loss_last"] >= 10, on
     assert 0.7 < off["loss_first"] / off["loss_last"] < 1.4, off
     learnt, frozen = _val(read_rows(on["log"])), _val(read_rows(off["log"]))
-    assert learnt[200] < 0.1 * learnt[0], learnt
-    assert frozen[200] == pytest.approx(frozen[0], rel=1e-4), "without the LoRA nothing changes"
+    assert learnt[300] < 0.1 * learnt[0], learnt
+    assert frozen[300] == pytest.approx(frozen[0], rel=1e-4), "without the LoRA nothing changes"
     assert learnt[0] == pytest.approx(frozen[0], rel=1e-4), "a new LoRA starts as no LoRA (zero B)"
 
 
