@@ -63,6 +63,7 @@ class TrainRunner(QObject):
         self.proc: subprocess.Popen | None = None
         self.current: list[str] | None = None
         self._rows_seen = -1
+        self._dataset_cancelled = False
         self.last_status: dict | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(400)
@@ -114,7 +115,8 @@ class TrainRunner(QObject):
     def cancel(self) -> None:
         if self.current and self.current[0] == "dataset" and self.running():
             self.queue.clear()
-            self.proc.terminate()  # a dataset build has nothing to keep
+            self._dataset_cancelled = True
+            self.proc.terminate()  # a dataset build has nothing to keep (it is written aside, then moved)
         else:
             runstate.request(self.run_dir, "cancel")
 
@@ -140,7 +142,9 @@ class TrainRunner(QObject):
             return
         self._timer.stop()
         final = runstate.read_status(self.run_dir) or {}
-        if self.current and self.current[0] == "dataset" or (code not in (0, None) and final.get("state") in ACTIVE):
+        if self._dataset_cancelled:
+            final = {"state": "cancelled"}
+        elif self.current and self.current[0] == "dataset" or (code not in (0, None) and final.get("state") in ACTIVE):
             final = {"state": "failed", "error": self.tail() or f"exit code {code}"}
         state = final.get("state", "failed")
         if state in ACTIVE:  # gone without a word (killed)
