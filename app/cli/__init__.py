@@ -15,6 +15,7 @@ from app import __version__, settings
 from app.cli import (
     batch_cmd,
     bench,
+    dataset_cmd,
     eval_cmd,
     generate,
     guides_cmd,
@@ -22,13 +23,14 @@ from app.cli import (
     repaint_cmd,
     room3d_cmd,
     segment_cmd,
+    train_cmd,
 )
 from app.cli.common import option_name
 from app.engine import InvalidRequest, quiet_libraries
 from app.errors import JobCancelled, UserError
 
 COMMANDS = ("stage", "defurnish", "repaint", "room3d", "segment", "guides", "bench", "models",
-            "eval-defurnish", "batch")
+            "eval-defurnish", "batch", "dataset", "train-lora")
 
 
 class UsageError(UserError):
@@ -48,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for command in (generate, repaint_cmd, room3d_cmd, segment_cmd, guides_cmd, bench, models_cmd, eval_cmd,
-                    batch_cmd):
+                    batch_cmd, dataset_cmd, train_cmd):
         command.register(sub)
     return parser
 
@@ -62,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet_libraries(debug)
     try:
         args = build_parser().parse_args(argv)
+        args.argv = argv  # a command that relaunches itself (train-lora --processes N) needs its own line
         if not getattr(args, "run", None):
             build_parser().print_help(sys.stderr)
             return 2

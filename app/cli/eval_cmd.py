@@ -2,7 +2,7 @@
 
     python main.py eval-defurnish EMPTY_DIR [--masks MASK_DIR] -o REPORT.json
         [--steps N] [--strength S] [--margin PX] [--prefill telea|ns|erase|none] [--seed S]
-        [--limit N] [--max-side PX] [--objects K] [--no-paste] [--save-dir DIR] [--models ...] [--json]
+        [--limit N] [--max-side PX] [--objects K] [--no-paste] [--no-lpips] [--save-dir DIR] [--models ...] [--json]
 
 Masks in MASK_DIR are matched to photos by file stem (room1.jpg <- room1.png); photos
 without one get furniture-shaped masks drawn at random (seeded). The report (JSON) has
@@ -53,6 +53,8 @@ def register(sub) -> None:
                    help="de-furnish the empty photo itself (default: paint furniture with shadows into the masks)")
     p.add_argument("--no-detector", dest="detector_check", action="store_false",
                    help="skip the detector's furniture score even when a detector is installed")
+    p.add_argument("--no-lpips", dest="lpips", action="store_false",
+                   help="leave LPIPS out (it needs the catalog's lpips-alexnet and lpips-alex-v0.1 files)")
     p.add_argument("--save-dir", default=None, metavar="DIR", help="write input, output and mask per photo")
     add_engine_options(p)
     p.set_defaults(run=run_eval_command)
@@ -69,7 +71,7 @@ def run_eval_command(args) -> int:
         prefill=args.prefill, prompt=args.prompt, negative=args.negative, lora=args.lora,
         lora_scale=args.lora_scale, models=args.models, model_set=args.model_set, device=args.device,
         paste=args.paste, objects=args.objects, max_side=args.max_side, limit=args.limit,
-        save_dir=args.save_dir, detector_check=args.detector_check,
+        save_dir=args.save_dir, detector_check=args.detector_check, lpips=args.lpips,
     )
     engine = engine_for(args)
 

@@ -22,7 +22,7 @@ from app.engine.events import Cancelled, Event, Failed, Finished, Progress, Star
 from app.engine.jobs import PRIORITY, handler_for
 from app.engine.requests import Request
 from app.engine.runtime.manager import ModelManager
-from app.engine.tiny.models import ensure_tiny_models
+from app.engine.tiny.models import MODEL_SOURCES
 from app.errors import JobCancelled, ModelMissing, UserError
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class Engine:
     def __init__(self, models: str | None = None, device: str | None = None, memory_mode: str | None = None,
                  preload: bool = False):
         self.models = ModelManager(models=models, device=device, memory_mode=memory_mode,
-                                   sources={"tiny": ensure_tiny_models})
+                                   sources=MODEL_SOURCES)
         self._preload = preload
         self._queue: queue.PriorityQueue = queue.PriorityQueue()
         self._ids = itertools.count(1)

@@ -32,6 +32,7 @@ class Actions(QObject):
         self.export = a("&Export…", "Ctrl+E", "export", "Export the shown image with the disclosure label")
         self.batch = a("&Batch…", "Ctrl+B", None, "Stage or de-furnish a folder or a list of photos in one go")
         self.models = a("&Models…", None, None, "Download, import or remove models")
+        self.train_lora = a("Train a &LoRA…", None, None, "Train your own de-furnishing or staging LoRA on your photos")
         self.settings = a("Se&ttings…", SK.Preferences)
         self.settings.setMenuRole(QAction.MenuRole.PreferencesRole)
         if not self.settings.shortcut():

@@ -30,8 +30,9 @@ from app.ui.canvas.layers import pyramid
 from app.ui.engine_client import JobHandle
 from app.ui.models_dialog import ModelsDialog
 from app.ui.panels.auto_mask_panel import AutoMaskPanel
-from app.ui.panels.generation_form import AUTO_SET, auto_set_text, fill_model_sets
-from app.ui.panels.models_panel import list_sets, models_root
+from app.ui.panels.generation_form import AUTO_SET, auto_set_text, fill_loras, fill_model_sets
+from app.ui.panels.models_panel import list_loras, list_sets, models_root
+from app.ui.train.dialog import TrainDialog
 from app.ui.window_feedback import desktop_text
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,9 @@ class JobsMixin:
         fill_model_sets(self.stage_panel.model_set, sets, auto)
         fill_model_sets(self.defurnish_panel.model_set, sets, auto)
         fill_model_sets(self.repaint_panel.model_set, sets, auto)
+        loras = list_loras(self.models)
+        fill_loras(self.stage_panel.lora.combo, loras)
+        fill_loras(self.defurnish_panel.lora.combo, loras)
 
     devices: list | None = None  # app.engine.available_devices(), once known
 
@@ -120,6 +124,23 @@ class JobsMixin:
         dialog = ModelsDialog(self, models_root(self.models))
         dialog.exec()
         self._refresh_models()
+
+    def open_train_dialog(self):
+        """Tools > Train a LoRA: one dialog, kept (not modal), so a run can be watched while working."""
+        dialog = getattr(self, "train_dialog", None)
+        if dialog is None:
+            dialog = self.train_dialog = TrainDialog(self, self.models)
+            dialog.use_lora.connect(self.use_trained_lora)
+        dialog.show()
+        dialog.raise_()
+        return dialog
+
+    def use_trained_lora(self, name: str, task: str) -> None:
+        """Select a freshly trained LoRA in its task's panel and show that panel."""
+        self._refresh_models()
+        panel = self.defurnish_panel if task == "defurnish" else self.stage_panel
+        panel.lora.select(name)
+        self.show_panel("defurnish" if task == "defurnish" else "stage")
 
     # ---- building requests ------------------------------------------------------------
 

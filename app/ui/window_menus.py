@@ -88,6 +88,9 @@ def build_menus(w) -> None:
     for act in (a.apply_result, a.rerun, a.cancel_jobs):
         gen.addAction(act)
 
+    tools = bar.addMenu("&Tools")
+    tools.addAction(a.train_lora)
+
     help_ = bar.addMenu("&Help")
     help_.addAction(a.shortcuts)
     help_.addAction(a.about)
@@ -100,3 +103,4 @@ def build_menus(w) -> None:
     a.quit.triggered.connect(w.close)
     a.models.triggered.connect(w.open_models_dialog)
     a.batch.triggered.connect(lambda: open_batch_dialog(w))
+    a.train_lora.triggered.connect(w.open_train_dialog)

@@ -185,11 +185,13 @@ def test_bench_quick_reports_the_numbers():
     report = json.loads(proc.stdout)
     for key in ("sam_click_ms", "sam_predict_ms", "prepost_24mp_s", "tiny_stage_s", "second_job_loads",
                 "text_select_tiny_again_s", "automask_furniture_tiny_sam3_s", "text_mask_ms_per_instance",
-                "export_png_24mp_s", "export_png_24mp_pillow_default_s", "export_tiff_24mp_s", "project_save_24mp_s"):
+                "export_png_24mp_s", "export_png_24mp_pillow_default_s", "export_tiff_24mp_s", "project_save_24mp_s",
+                "train_tiny_step_s", "train_tiny_peak_mb"):
         assert key in report
     assert report["second_job_loads"] == 0
     assert report["prepost_outside_mask_identical"] is True
     assert report["repaint_24mp_kept_identical"] is True
+    assert report["train_tiny_step_s"] > 0 and report["train_tiny_device"] in ("cpu", "cuda", "mps")
     for key in ("repaint_24mp_around_model_s", "mesh_24mp_build_s", "mesh_24mp_glb_mb", "view3d_render_800x600_ms"):
         assert report[key] > 0
     # fast mode against the normal preset, same photo, same run

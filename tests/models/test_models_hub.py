@@ -145,7 +145,7 @@ def test_app_catalog_is_complete_and_honest():
     for name, e in catalog.entries.items():
         assert e.role in ("inpaint", "controlnet-depth", "controlnet-canny", "controlnet-inpaint", "controlnet-union",
                           "sam", "depth", "metric-depth", "detector", "segmenter", "text-segmenter", "erase",
-                          "lora", "config", "transformer"), name
+                          "lora", "config", "transformer", "lpips-backbone", "lpips-heads"), name
         assert e.license and e.commercial_use is not None, name
         assert e.size_bytes, name
         assert e.source in ("hub", "url"), name

@@ -12,6 +12,7 @@ from app.engine.benchmarks.rooms import bench_repaint, bench_room3d
 from app.engine.benchmarks.sam import bench_sam
 from app.engine.benchmarks.scenes import synthetic_room
 from app.engine.benchmarks.text_masks import bench_text_masks
+from app.engine.benchmarks.training import bench_training
 
 
 def run_benchmarks(quick: bool = False, clicks: int = 15, sam3_real: bool = False,
@@ -33,7 +34,8 @@ def run_benchmarks(quick: bool = False, clicks: int = 15, sam3_real: bool = Fals
                  ("fast", lambda: bench_fast(("tiny",) if quick else ("tiny", "best"))),
                  ("repaint", lambda: bench_repaint(photo)),
                  ("room3d", lambda: bench_room3d(photo)),
-                 ("text masks", lambda: bench_text_masks(photo, sam3_real))]
+                 ("text masks", lambda: bench_text_masks(photo, sam3_real)),
+                 ("training", lambda: bench_training(quick))]
         for name, fn in steps:
             say(name)
             results.update(fn())

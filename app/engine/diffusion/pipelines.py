@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from app.engine.diffusion import quant
+from app.engine.diffusion.controlnet_lora import controlnet_path, load_controlnet_lora
 from app.engine.diffusion.families import family_for
 from app.engine.diffusion.fast import make_scheduler
 from app.engine.models.entries import ModelSet
@@ -29,6 +30,7 @@ class PipelineCache:
         self._pipes: dict[tuple, object] = {}
         self._loras: dict[int, set[str]] = {}
         self._schedulers: dict[int, dict] = {}
+        self._inpaint_nets: dict[int, object] = {}  # inpaint ControlNets: a staging LoRA may carry a part for them
         self._lock = threading.Lock()
 
     def set_device(self, device: DeviceInfo) -> None:
@@ -42,6 +44,7 @@ class PipelineCache:
             self._controlnets.clear()
             self._loras.clear()
             self._schedulers.clear()
+            self._inpaint_nets.clear()
 
     # ---- loading -------------------------------------------------------------
 
@@ -79,7 +82,9 @@ class PipelineCache:
                 self._pipes[base_key] = self._load(models)
             if with_inpaint_controlnet and models.controlnet_inpaint is not None:
                 base = self._pipes[base_key]
-                nets = [*base.controlnet.nets, self._controlnet(models.controlnet_inpaint)]
+                inpaint_net = self._controlnet(models.controlnet_inpaint)
+                self._inpaint_nets[id(inpaint_net)] = inpaint_net
+                nets = [*base.controlnet.nets, inpaint_net]
                 self._pipes[key] = _share(base, nets)
             else:
                 self._pipes[key] = self._pipes[base_key]
@@ -128,6 +133,7 @@ class PipelineCache:
         if not loras:
             if loaded:
                 pipe.disable_lora()
+            self._apply_controlnet_loras(pipe, [])
             return
         names, weights = [], []
         for lora, scale in loras:
@@ -141,6 +147,28 @@ class PipelineCache:
             weights.append(float(scale))
         pipe.enable_lora()
         pipe.set_adapters(names, adapter_weights=weights)
+        self._apply_controlnet_loras(pipe, loras)
+
+    def _apply_controlnet_loras(self, pipe, loras: list[tuple[str, float]]) -> None:
+        """A staging LoRA trained with the inpaint ControlNet (train-lora --controlnet) has a second file,
+        NAME.controlnet.safetensors: its adapter goes on the inpaint ControlNet when the job uses it."""
+        parts = [(controlnet_path(Path(lora)), Path(lora).stem.replace(".", "_"), float(scale)) for lora, scale in loras]
+        parts = [(p, name, scale) for p, name, scale in parts if p.is_file()]
+        for net in getattr(getattr(pipe, "controlnet", None), "nets", []):
+            if id(net) not in self._inpaint_nets:
+                continue
+            loaded = self._loras.setdefault(id(net), set())
+            if not parts:
+                if loaded:
+                    net.disable_adapters()
+                continue
+            for part, name, _ in parts:
+                if name not in loaded:
+                    load_controlnet_lora(net, part, name)
+                    loaded.add(name)
+                    self.loads += 1
+            net.enable_adapters()
+            net.set_adapters([name for _, name, _ in parts], weights=[scale for _, _, scale in parts])
 
     def apply_lora(self, pipe, lora: str | None, scale: float) -> None:
         """One LoRA or none (the single-LoRA form of apply_loras)."""

@@ -1,0 +1,1 @@
+"""Quality measures: LPIPS, and (after the reorganisation) the de-furnishing evaluation."""

@@ -9,9 +9,9 @@ preservation outside the edit (must be bit-exact) and, when a detector is
 installed, the best furniture score inside the region before and after (lower
 after is better). A classical fill of the same mask is reported as a baseline.
 
-LPIPS needs pretrained network weights; it is computed only when the `lpips`
-package and its AlexNet weights are present locally, else reported as null with
-the reason.
+LPIPS is the real network with pretrained weights from the model catalog (the
+AlexNet backbone and the LPIPS heads); without them the evaluation stops and says
+how to get them, unless it was asked to leave LPIPS out (`lpips=False`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ import cv2
 import numpy as np
 
 from app.engine.evaluation.furniture import generate_mask, paint_furniture
-from app.engine.evaluation.metrics import METRIC_KEYS, PSNR_CAP, Lpips, preservation, region_metrics
+from app.engine.evaluation.lpips_catalog import load_lpips
+from app.engine.evaluation.metrics import METRIC_KEYS, PSNR_CAP, preservation, region_metrics
 from app.engine.models.optional import find_optional
 from app.engine.requests import AutoMaskRequest, DefurnishRequest
 from app.engine.vision.detector import furniture_score, load_detector
@@ -61,6 +62,7 @@ class EvalSettings:
     limit: int | None = None
     save_dir: str | None = None  # write input, result and mask per photo
     detector_check: bool = True  # furniture score before / after when a detector is installed
+    lpips: bool = True  # False leaves LPIPS out (reported as null, with the reason)
     extra: dict = field(default_factory=dict)
 
     def request(self, photo: np.ndarray, mask: np.ndarray | None, path: str | None, seed: int) -> DefurnishRequest:
@@ -121,7 +123,7 @@ def evaluate(engine, empty_dir: str | Path, mask_dir: str | Path | None, setting
     if mask_dir is not None and not mask_dir.is_dir():
         raise UserError(f"{mask_dir}: not a folder of masks")
     photos = list_photos(empty_dir)[: settings.limit or None]
-    lp = Lpips()
+    lp = _lpips(engine, settings)
     detector = _detector(engine, settings) if settings.detector_check else None
     save = Path(settings.save_dir) if settings.save_dir else None
     if save is not None:
@@ -195,7 +197,8 @@ def evaluate(engine, empty_dir: str | Path, mask_dir: str | Path | None, setting
         "photos": len(done), "skipped": len(rows) - len(done),
         "settings": {k: v for k, v in settings.__dict__.items() if k != "extra"},
         "summary": summary,
-        "lpips": {"available": lp.fn is not None, "reason": lp.reason or None},
+        "lpips": ({"available": True, "model": "LPIPS v0.1 AlexNet", "weights": list(lp.sources)} if lp is not None
+                  else {"available": False, "reason": "left out on request (--no-lpips)"}),
         "furniture_score_note": ("best detector score for furniture inside the edited region, before and after "
                                  "(lower after is better)" if detector is not None
                                  else "no detector installed: furniture score not computed"),
@@ -203,6 +206,14 @@ def evaluate(engine, empty_dir: str | Path, mask_dir: str | Path | None, setting
         "images": rows,
         "total_s": round(time.perf_counter() - t_start, 3),
     }
+
+
+def _lpips(engine, settings: EvalSettings):
+    """The real LPIPS from the catalog (ModelMissing says how to get it), or None when left out."""
+    if not settings.lpips:
+        return None
+    device = engine.models.device(settings.device)
+    return load_lpips(engine.models.catalog(settings.models), "cuda" if device.device == "cuda" else "cpu")
 
 
 def _detector(engine, settings: EvalSettings):

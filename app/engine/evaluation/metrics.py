@@ -1,15 +1,10 @@
-"""Image metrics of the de-furnishing evaluation: PSNR, SSIM, LPIPS in a region, and preservation.
-
-LPIPS needs pretrained network weights; it is computed only when the `lpips`
-package and its AlexNet weights are present locally, else reported as null with
-the reason.
-"""
+"""Image metrics of the de-furnishing evaluation and of LoRA validation: PSNR, SSIM, LPIPS in a
+region, and preservation. LPIPS is the real network (evaluation/lpips.py) with pretrained weights
+from the model catalog."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 
@@ -57,57 +52,10 @@ def ssim(a: np.ndarray, b: np.ndarray, region: np.ndarray | None = None) -> floa
     return float(smap[region].mean() if region is not None else smap.mean())
 
 
-class Lpips:
-    """LPIPS (AlexNet) when the `lpips` package and its pretrained weights are installed locally."""
-
-    def __init__(self):
-        self.fn = None
-        self.reason = ""
-        try:
-
-            if importlib.util.find_spec("lpips") is None:
-                self.reason = ("LPIPS needs pretrained network weights: the `lpips` package (with its linear "
-                               "layers) and torchvision's AlexNet weights. The package is not installed.")
-                return
-            # heavy: loaded on first use, not when the app starts
-            import torch
-
-            alex = Path(torch.hub.get_dir()) / "checkpoints" / "alexnet-owt-7be5be79.pth"
-            if not alex.is_file():
-                self.reason = (f"LPIPS needs torchvision's pretrained AlexNet weights ({alex}), which are not "
-                               f"present and are never downloaded during an evaluation.")
-                return
-            # heavy: loaded on first use, not when the app starts
-            import lpips
-
-            self.fn = lpips.LPIPS(net="alex", pretrained=True, verbose=False).eval()
-            self._torch = torch
-        except Exception as exc:  # a broken optional dependency must not stop the evaluation
-            self.fn = None
-            self.reason = f"LPIPS could not be loaded: {exc.__class__.__name__}: {exc}"
-
-    def __call__(self, a: np.ndarray, b: np.ndarray, region: np.ndarray | None = None) -> float | None:
-        if self.fn is None:
-            return None
-        if region is not None:
-            box = masks.bounding_box(region)
-            if box is None:
-                return None
-            x0, y0, x1, y1 = box
-            a, b = a[y0:y1, x0:x1], b[y0:y1, x0:x1]
-        if min(a.shape[:2]) < 16:
-            return None
-        torch = self._torch
-
-        def t(x):
-            return torch.from_numpy(x).permute(2, 0, 1)[None].float() / 127.5 - 1.0
-
-        with torch.inference_mode():
-            return float(self.fn(t(a), t(b)).item())
-
-
-def region_metrics(out: np.ndarray, truth: np.ndarray, region: np.ndarray | None, lp: Lpips) -> dict:
-    return {"psnr": psnr(out, truth, region), "ssim": ssim(out, truth, region), "lpips": lp(out, truth, region)}
+def region_metrics(out: np.ndarray, truth: np.ndarray, region: np.ndarray | None, lp=None) -> dict:
+    """PSNR, SSIM and LPIPS (`lp`: an evaluation.lpips.Lpips, or None to leave it out) in `region`."""
+    return {"psnr": psnr(out, truth, region), "ssim": ssim(out, truth, region),
+            "lpips": lp.distance(out, truth, region) if lp is not None else None}
 
 
 def preservation(out: np.ndarray, given: np.ndarray, edit: np.ndarray) -> dict:

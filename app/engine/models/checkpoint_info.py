@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.engine.models.entries import is_config_folder
+from app.engine.models.lpips_shapes import lpips_kind
 from app.errors import UserError
 
 MAX_HEADER = 100 * 1024 * 1024  # real headers are < 2 MB; refuse absurd ones before reading them
@@ -30,6 +31,7 @@ CONTEXT_DIMS = {768: "sd15", 1024: "sd2", 2048: "sdxl"}
 # LaMa's generator (big-lama): "model.1.ffc.convl2l.weight" is its first convolution; converted
 # files keep the original "generator." prefix, or a wrapper's "model." in front.
 LAMA_FIRST = re.compile(r"^(generator\.|model\.)?model\.1\.ffc\.convl2l\.weight$")
+LPIPS_KINDS = {"lpips-backbone": "LPIPS backbone (AlexNet ImageNet features)", "lpips-heads": "LPIPS linear heads"}
 
 
 @dataclass
@@ -64,6 +66,8 @@ class FileInfo:
             what = f"Segment Anything ({self.sam_type})"
         elif self.kind == "erase":
             what = "an erase model (LaMa)"
+        elif self.kind in LPIPS_KINDS:
+            what = LPIPS_KINDS[self.kind]
         elif self.kind == "unknown":
             what = "an unrecognised file"
         else:
@@ -175,6 +179,10 @@ def classify(path: Path, header: dict, metadata: dict | None = None) -> FileInfo
     def any_key(pred) -> bool:
         return any(pred(k) for k in keys)
 
+    lpips = lpips_kind(shape)
+    if lpips:
+        info.kind = lpips
+        return info
     if any_key(_is_lora_key):
         return _classify_lora(info, keys, shape)
     if any_key(lambda k: k.startswith(("double_blocks.", "joint_blocks.", "model.diffusion_model.double_blocks",
@@ -314,17 +322,27 @@ def inspect_sam(path: Path) -> FileInfo:
         info.kind, info.problem = "unknown", f"a {code_kind(path)} file, which can run code: not loaded"
         return info
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as exc:  # the legacy (pre-zip) format cannot be memory-mapped: small files use it
+            if "mmap" not in str(exc):
+                raise
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # weights_only refuses anything but tensors: nothing was run
         info.kind, info.problem = "unknown", f"not a weights file ({exc.__class__.__name__}); nothing in it was run"
         return info
     if not isinstance(state, dict):
         info.kind, info.problem = "unknown", "not a state dict"
         return info
+    lpips = lpips_kind({k: list(v.shape) for k, v in state.items() if hasattr(v, "shape")})
+    if lpips:
+        info.kind, info.tensors = lpips, len(state)
+        return info
     key = "image_encoder.patch_embed.proj.weight"
     if key not in state or "mask_decoder.iou_prediction_head.layers.0.weight" not in state:
         info.kind = "unknown"
-        info.problem = "not a Segment Anything checkpoint (only SAM .pth files are accepted besides safetensors)"
+        info.problem = ("not a Segment Anything checkpoint (only SAM and LPIPS .pth files are accepted besides "
+                        "safetensors)")
         return info
     width = int(state[key].shape[0])
     blocks = {int(k.split(".")[2]) for k in state if k.startswith("image_encoder.blocks.")}

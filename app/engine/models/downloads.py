@@ -61,8 +61,10 @@ _opener = urllib.request.build_opener(_SafeRedirects)
 
 def fetch_url(url: str, dest: Path, *, sha256: str | None = None, size: int | None = None, name: str | None = None,
               progress: ProgressFn | None = None, cancel: threading.Event | None = None,
-              timeout: float = 30.0, check_space: bool = True) -> str:
-    """Download `url` to `dest` through `dest.part`, resuming it. Returns the file's SHA-256."""
+              timeout: float = 30.0, check_space: bool = True, sha256_prefix: str | None = None) -> str:
+    """Download `url` to `dest` through `dest.part`, resuming it. Returns the file's SHA-256.
+
+    `sha256_prefix`: where the publisher pins only the start of the checksum (torchvision's file names)."""
     dest = Path(dest)
     scheme = urllib.parse.urlsplit(url).scheme
     if scheme not in ("http", "https"):
@@ -145,6 +147,8 @@ def fetch_url(url: str, dest: Path, *, sha256: str | None = None, size: int | No
         part.unlink(missing_ok=True)
         raise UserError(f"download of {name}: the server sent more than it announced; nothing was installed")
     digest = hasher.hexdigest()
+    if sha256_prefix and not sha256:
+        sha256 = digest if digest.startswith(sha256_prefix.lower()) else sha256_prefix.lower().ljust(64, "?")
     if sha256 and digest.lower() != sha256.lower():
         part.unlink(missing_ok=True)
         raise ChecksumMismatch(
@@ -207,8 +211,10 @@ def install(catalog: Catalog, name: str, *, progress: ProgressFn | None = None,
             raise UserError(f"'{name}' is a download from {urllib.parse.urlsplit(entry.info['url']).netloc} "
                             f"and the app is offline; import the file instead with `models import FILE`")
         sha = (entry.info.get("sha256") or "").strip() or None
+        prefix = (entry.info.get("sha256_prefix") or "").strip() or None
         digest = fetch_url(entry.info["url"], dest, sha256=sha, name=name, progress=progress, cancel=cancel,
-                           timeout=timeout)
+                           timeout=timeout, sha256_prefix=prefix)
+        sha = sha or prefix
         catalog.write_manifest(name, {"source": entry.info["url"], "files": {
             ".": {"size": dest.stat().st_size, "sha256": digest}}, "checksum_from": "catalog" if sha else "first download",
             "installed": time.strftime("%Y-%m-%dT%H:%M:%S")})

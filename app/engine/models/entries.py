@@ -15,7 +15,7 @@ CONFIGS_DIR = settings.RESOURCES / "model_configs"  # shipped diffusers configs 
 ROLES = (
     "inpaint", "controlnet-depth", "controlnet-canny", "controlnet-inpaint", "controlnet-union",
     "sam", "depth", "metric-depth", "detector", "segmenter", "text-segmenter", "erase", "lora", "config",
-    "transformer",
+    "transformer", "lpips-backbone", "lpips-heads",
 )
 # Every architecture, and the multiple its crop sides must be (8x VAE; SDXL wants 64; FLUX and Z-Image pack 2x2)
 ARCH_MULTIPLE = {"sd15": 8, "sdxl": 64, "flux": 16, "zimage": 16}
@@ -129,10 +129,13 @@ class ModelEntry:
 
     @property
     def pin(self) -> str:
-        """How far the catalog vouches for the files: 'pinned', 'partly pinned', 'revision only', 'unpinned'
-        (the first download is trusted), or 'recorded' (the user's own file: its checksum at import)."""
+        """How far the catalog vouches for the files: 'pinned', 'partly pinned', 'revision only', 'prefix pinned'
+        (a URL whose publisher pins the start of the SHA-256 in the file name: checked on download),
+        'unpinned' (the first download is trusted), or 'recorded' (the user's own file: its checksum at import)."""
         if self.source == "url":
-            return "pinned" if self.pins else "unpinned"
+            if self.pins:
+                return "pinned"
+            return "prefix pinned" if self.info.get("sha256_prefix") else "unpinned"
         if self.source != "hub":
             return "recorded"
         if not _COMMIT.match(str(self.info.get("revision") or "")):

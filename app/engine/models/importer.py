@@ -27,9 +27,12 @@ from app.engine.models.transfer import Meter, ProgressFn, check_disk_space, copy
 from app.errors import UserError
 from app.imaging.targets import check_write_targets, named
 
-FOLDERS = {"inpaint": "checkpoints", "lora": "loras", "sam": "sam", "erase": "erase"}
-ROLE_OF_KIND = {"checkpoint": "inpaint", "lora": "lora", "sam": "sam", "erase": "erase"}
+FOLDERS = {"inpaint": "checkpoints", "lora": "loras", "sam": "sam", "erase": "erase", "lpips-backbone": "lpips",
+           "lpips-heads": "lpips"}
+ROLE_OF_KIND = {"checkpoint": "inpaint", "lora": "lora", "sam": "sam", "erase": "erase",
+                "lpips-backbone": "lpips-backbone", "lpips-heads": "lpips-heads"}
 SCAN_SUFFIXES = (".safetensors", ".pth", ".pt")
+KNOWN_LICENCES = {"lpips-backbone": "bsd-3-clause", "lpips-heads": "bsd-2-clause"}
 SCAN_MAX_FILES = 5000
 SCAN_MAX_DEPTH = 6
 
@@ -123,9 +126,12 @@ def import_file(catalog: Catalog, src: Path, *, link: bool = False, name: str | 
         where = dest
     fields["imported_from"] = str(src)
     fields["imported"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-    fields["license"] = "unknown (imported)"
-    notes.append("licence unknown: check that the model's licence allows commercial work before using it "
-                 "for paid listings")
+    if info.kind in KNOWN_LICENCES:  # the weights are known by their shapes: torchvision's, the lpips project's
+        fields["license"] = KNOWN_LICENCES[info.kind]
+    else:
+        fields["license"] = "unknown (imported)"
+        notes.append("licence unknown: check that the model's licence allows commercial work before using it "
+                     "for paid listings")
     if info.kind == "sam":
         fields["sam_type"] = info.sam_type
 

@@ -378,3 +378,7 @@ def _write_erase(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     model = build_lama(ngf=8, downsamplings=3, blocks=2).eval()
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+
+
+# The models "folders" that are made, not found: `--models tiny` (see runtime.manager.ModelSources).
+MODEL_SOURCES = {"tiny": ensure_tiny_models}

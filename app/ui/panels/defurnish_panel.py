@@ -71,8 +71,9 @@ class DefurnishPanel(QWidget):
         col.add(form)
         finish_panel(self, col, actions.defurnish, "Remove furniture")
 
-        for w in (self.prefill, self.model_set):
+        for w in (self.prefill, self.model_set, self.lora.combo):
             w.currentIndexChanged.connect(self.changed)
+        self.lora.scale.valueChanged.connect(self.changed)
         for w in (self.steps, self.variations, self.margin, self.seed.spin):
             w.valueChanged.connect(self.changed)
         self.guidance.valueChanged.connect(self.changed)
@@ -91,7 +92,8 @@ class DefurnishPanel(QWidget):
         return {"margin": self.margin_px(), "prefill": self.prefill.currentData(),
                 "prompt": self.prompt.text().strip(), "model_set": self.model_set.currentData(),
                 **sampling_values(self), "strength": self.strength.value() / 100.0, "seed": self.seed.spin.value(),
-                "seed_locked": self.seed.lock.isChecked(), "variations": self.variations.value()}
+                "seed_locked": self.seed.lock.isChecked(), "variations": self.variations.value(),
+                **self.lora.fields()}
 
     def set_values(self, v: dict) -> None:
         if not v:
@@ -105,6 +107,7 @@ class DefurnishPanel(QWidget):
             self.prompt.setText(v.get("prompt", ""))
             _select(self.model_set, v.get("model_set"))
             set_sampling_values(self, v)
+            self.lora.select(v.get("lora"), v.get("lora_scale", 0.8))
             self.strength.setValue(round(float(v.get("strength", 0.95)) * 100))
             self.seed.spin.setValue(int(v.get("seed", 0) or 0))
             self.seed.lock.setChecked(bool(v.get("seed_locked", False)))
@@ -116,4 +119,4 @@ class DefurnishPanel(QWidget):
         v = self.values()
         return {"margin_px": v["margin"], "prefill": v["prefill"], "prompt": v["prompt"], "steps": v["steps"],
                 "guidance": v["guidance"], "fast": v["fast"], "strength": v["strength"], "seed": self.seed.seed(),
-                "variations": v["variations"]}
+                "variations": v["variations"], **self.lora.fields()}

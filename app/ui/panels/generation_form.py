@@ -1,4 +1,4 @@
-"""The generation controls the Stage and De-furnish panels share: model set, sampling, seed."""
+"""The generation controls the Stage and De-furnish panels share: model set, LoRA, sampling, seed."""
 
 from __future__ import annotations
 
@@ -44,6 +44,49 @@ def fill_model_sets(combo: QComboBox, sets: list[tuple[str, str, bool]], auto_te
     combo.blockSignals(False)
 
 
+def fill_loras(combo: QComboBox, loras: list[tuple[str, str]]) -> None:
+    """loras: (catalog name, title). "None" first; keeps the current choice when it is still there."""
+    current = combo.currentData()
+    combo.blockSignals(True)
+    combo.clear()
+    combo.addItem("None", None)
+    for name, title in loras:
+        combo.addItem(title, name)
+    combo.setCurrentIndex(max(0, combo.findData(current)))
+    combo.blockSignals(False)
+
+
+class LoraRow(QWidget):
+    """A LoRA from the catalog (yours, once trained) and its weight."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.combo = QComboBox()
+        self.combo.addItem("None", None)
+        self.combo.setToolTip("A LoRA from the models folder: an imported one, or one you trained "
+                              "(Tools > Train a LoRA)")
+        self.scale = QDoubleSpinBox()
+        self.scale.setRange(0.0, 2.0)
+        self.scale.setSingleStep(0.1)
+        self.scale.setValue(0.8)
+        self.scale.setToolTip("How strongly the LoRA acts (0 = not at all)")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.combo, 1)
+        layout.addWidget(self.scale)
+
+    def fields(self) -> dict:
+        return {"lora": self.combo.currentData(), "lora_scale": self.scale.value()}
+
+    def select(self, name: str | None, scale: float | None = None) -> bool:
+        idx = self.combo.findData(name)
+        if idx >= 0:
+            self.combo.setCurrentIndex(idx)
+        if scale is not None:
+            self.scale.setValue(float(scale))
+        return idx >= 0
+
+
 class SeedRow(QWidget):
     """Seed with a lock: unlocked draws a new seed each run and shows the last one used."""
 
@@ -76,11 +119,12 @@ AUTO_GUIDANCE = -0.5  # the guidance box's minimum, shown as "Auto"
 
 
 def add_sampling_rows(owner, form: QFormLayout, *, variations: int, strength: int) -> None:
-    """Model set, steps, guidance, fast mode, strength, seed and variations, as attributes of `owner`.
+    """Model set, LoRA, steps, guidance, fast mode, strength, seed and variations, as attributes of `owner`.
 
     Steps and guidance start at "Auto": the model set's preset (30 / 7.5 for SD, 50 / 30 for FLUX Fill,
     9 / 0 for Z-Image Turbo). Fast mode runs the set's step-distillation preset instead."""
     owner.model_set = model_set_combo()
+    owner.lora = LoraRow()
     owner.steps = QSpinBox()
     owner.steps.setRange(0, 150)
     owner.steps.setSpecialValueText("Auto")
@@ -102,9 +146,9 @@ def add_sampling_rows(owner, form: QFormLayout, *, variations: int, strength: in
     owner.variations = QSpinBox()
     owner.variations.setRange(1, 8)
     owner.variations.setValue(variations)
-    for label, widget in (("Model set", owner.model_set), ("Steps", owner.steps), ("Guidance", owner.guidance),
-                          ("Speed", owner.fast), ("Strength", owner.strength), ("Seed", owner.seed),
-                          ("Variations", owner.variations)):
+    for label, widget in (("Model set", owner.model_set), ("LoRA", owner.lora), ("Steps", owner.steps),
+                          ("Guidance", owner.guidance), ("Speed", owner.fast), ("Strength", owner.strength),
+                          ("Seed", owner.seed), ("Variations", owner.variations)):
         form.addRow(label, widget)
 
 

@@ -25,6 +25,22 @@ def list_sets(models: str | None) -> tuple[list[tuple[str, str, bool]], str]:
         return [], f"cannot read the model catalog: {exc}"
 
 
+def list_loras(models: str | None) -> list[tuple[str, str]]:
+    """[(catalog name, title)] of the installed LoRAs, trained or imported. Never raises."""
+    try:
+        catalog = Catalog.load(models_root(models))
+        names = catalog.loras()
+    except Exception:  # noqa: BLE001 - no LoRAs to offer
+        return []
+    labels = {"sd15": "SD1.5", "sdxl": "SDXL"}
+    out = []
+    for n in names:
+        e = catalog.entry(n)
+        task = e.info.get("task")
+        out.append((n, f"{n} ({', '.join(x for x in (labels.get(e.arch or '', ''), task) if x)})"))
+    return out
+
+
 class ModelsPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)

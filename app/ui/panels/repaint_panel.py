@@ -79,6 +79,7 @@ class RepaintPanel(QWidget):
         col.add(section("Generation"))
         form = QFormLayout()
         add_sampling_rows(self, form, variations=1, strength=90)
+        form.setRowVisible(self.lora, False)  # LoRAs are trained for staging and de-furnishing, not repainting
         self.guidance.setValue(6.0)
         col.add(form)
         finish_panel(self, col, actions.repaint, "Repaint")

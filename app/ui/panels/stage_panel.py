@@ -73,8 +73,9 @@ class StagePanel(QWidget):
         add_sampling_rows(self, form, variations=2, strength=100)
         col.add(form)
         finish_panel(self, col, actions.stage, "Stage room")
-        for w in (self.style, self.room, self.model_set):
+        for w in (self.style, self.room, self.model_set, self.lora.combo):
             w.currentIndexChanged.connect(self.changed)
+        self.lora.scale.valueChanged.connect(self.changed)
         for w in (self.steps, self.variations, self.seed.spin):
             w.valueChanged.connect(self.changed)
         self.guidance.valueChanged.connect(self.changed)
@@ -93,7 +94,7 @@ class StagePanel(QWidget):
             "avoid": [a.strip() for a in self.avoid.text().split(",") if a.strip()],
             "model_set": self.model_set.currentData(), **sampling_values(self), "strength": self.strength.value() / 100.0,
             "seed": self.seed.spin.value(), "seed_locked": self.seed.lock.isChecked(),
-            "variations": self.variations.value(), "use_mask": self.use_mask.isChecked(),
+            "variations": self.variations.value(), "use_mask": self.use_mask.isChecked(), **self.lora.fields(),
         }
 
     def set_values(self, v: dict) -> None:
@@ -108,6 +109,7 @@ class StagePanel(QWidget):
             self.avoid.setText(", ".join(v.get("avoid", [])))
             _select(self.model_set, v.get("model_set"))
             set_sampling_values(self, v)
+            self.lora.select(v.get("lora"), v.get("lora_scale", 0.8))
             self.strength.setValue(round(float(v.get("strength", 1.0)) * 100))
             self.seed.spin.setValue(int(v.get("seed", 0) or 0))
             self.seed.lock.setChecked(bool(v.get("seed_locked", False)))
@@ -121,4 +123,4 @@ class StagePanel(QWidget):
         v = self.values()
         return {"style": v["style"], "room": v["room"], "prompt": v["prompt"], "negative": v["negative"],
                 "avoid": v["avoid"], "steps": v["steps"], "guidance": v["guidance"], "fast": v["fast"], "strength": v["strength"],
-                "seed": self.seed.seed(), "variations": v["variations"]}
+                "seed": self.seed.seed(), "variations": v["variations"], **self.lora.fields()}

@@ -1,0 +1,1 @@
+"""The Train window (Tools ▸ Train a LoRA…): a dialog over training child processes."""
