@@ -199,4 +199,60 @@ IN_PLACE = [
                 ["segment", "room.png", "--point", "160,150", "-o", "m.png"], "pickle"),
 ]
 
-CASES = PATHS + NUMBERS + MODEL_FILES + IN_PLACE
+def _text(d: Path, name: str, data: bytes) -> str:
+    (d / name).parent.mkdir(parents=True, exist_ok=True)
+    (d / name).write_bytes(data)
+    return name
+
+
+def _jobs(d: Path, rows: str) -> str:
+    (d / "jobs.csv").write_text("photo,task,mask,style,room,prompt,seed,variations\n" + rows, encoding="utf-8")
+    return "jobs.csv"
+
+
+REPAINT = ["repaint", "room.png", "--region", "walls", "--prompt", "sage green walls", "--models", "tiny"]
+
+# The commands that came with repainting, the room in 3D, text selection, batches and training.
+NEWER = [
+    Case("repaint over its photo", lambda d: [*REPAINT, "-o", "room.png"], 2, "is the original photo"),
+    Case("repaint over its keep mask", lambda d: ["repaint", "room.png", "--keep", "mask.png", "--prompt", "x",
+                                                  "--models", "tiny", "-o", "mask.png"], 2, "is the mask of this job"),
+    Case("repaint with infinite guidance", lambda d: [*REPAINT, "--guidance", "inf", "-o", "x.png"], 2,
+         "must be a finite number"),
+    Case("repaint with a binary prompt file", lambda d: ["repaint", "room.png", "--region", "walls", "--prompt-file",
+                                                         _text(d, "p.txt", b"\xff\xfe\x00bad"), "--models", "tiny",
+                                                         "-o", "x.png"], 2, "p.txt"),
+    Case("room3d into an unknown format", lambda d: ["room3d", "room.png", "--models", "tiny", "-o", "room.obj"], 2,
+         ".glb or a .ply"),
+    Case("room3d over its photo", lambda d: ["room3d", "room.png", "--models", "tiny", "-o",
+                                             _link(d, "room.glb", "room.png")], 2, "is the same file as"),
+    Case("room3d coloured by a damaged result", lambda d: ["room3d", "room.png", "--result",
+                                                           _text(d, "r.png", b"\x89PNG\r\n\x1a\nbroken"),
+                                                           "--models", "tiny", "-o", "x.glb"], 2, "r.png"),
+    Case("text selection over its photo", lambda d: ["segment", "room.png", "--text", "sofa", "--models", "tiny",
+                                                     "-o", "room.png"], 2, "is the original photo"),
+    Case("text selection with a NaN score", lambda d: ["segment", "room.png", "--text", "sofa", "--min-score", "nan",
+                                                       "--models", "tiny", "-o", "m.png"], 2, "finite"),
+    Case("a batch job file that is not a CSV", lambda d: ["batch", _text(d, "jobs.csv", b"\x00\x01\x02" * 100),
+                                                          "--models", "tiny", "-o", "out"], 2, "jobs.csv"),
+    Case("a batch row with an unknown task", lambda d: ["batch", _jobs(d, "room.png,paint,,,,,,\n"),
+                                                        "--models", "tiny", "-o", "out"], 2, "paint"),
+    Case("a batch output folder that is a file", lambda d: [
+        "batch", _jobs(d, "room.png,stage,mask.png,,,,1,1\n"), "--models", "tiny", "--steps", "1",
+        "-o", _text(d, "out", b"a file of the user's")], 2, "out", untouched=("room.png", "mask.png", "out")),
+    Case("a batch whose output name is a file of the user's", lambda d: [
+        "batch", _jobs(d, "room.png,stage,mask.png,,,,1,1\n"), "--models", "tiny", "--steps", "1",
+        "-o", _text(d, "out/room-stage.png", b"the user's own file").split("/")[0]], 1, "room-stage.png",
+        untouched=("room.png", "mask.png", "out/room-stage.png")),
+    Case("a training run with a NaN learning rate", lambda d: ["train-lora", _dir(d, "ds"), "--task", "defurnish",
+                                                               "--lr", "nan", "-o", "l.safetensors"], 2, "--lr"),
+    Case("a training dataset folder that is not one", lambda d: ["train-lora", _dir(d, "ds"), "--task", "defurnish",
+                                                                 "-o", "l.safetensors"], 2, "no manifest.jsonl in it"),
+    Case("a dataset built into its own photos", lambda d: ["dataset", _empty_rooms(d), "--masks", _dir(d, "mk"),
+                                                           "-o", "empty"], 2, "empty"),
+    Case("an LPIPS heads file that is a pickle that would run code",
+         lambda d: ["models", "import", _file(d, "alex.pth", lambda p: makers.pickle_bomb(p, d / MARK)),
+                    "--models", "mm"], 2, "pickle"),
+]
+
+CASES = PATHS + NUMBERS + MODEL_FILES + IN_PLACE + NEWER
