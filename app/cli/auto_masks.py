@@ -19,12 +19,11 @@ from app.cli.common import (
     Stopwatch,
     check_outputs,
     emit_json,
-    engine_for,
     finite_float,
     load_photo,
     models_folder,
     photo_input,
-    run_job,
+    run_alone,
 )
 from app.engine import AutoMaskRequest, AutoMaskResult
 from app.errors import UserError
@@ -89,11 +88,7 @@ def run_auto_segment(args) -> int:
     inputs = [photo_input(photo.path), models_folder(args.models)]
     check_outputs(inputs, [mask(args.output), *([folder(args.objects_dir)] if args.objects_dir else [])])
     request = auto_request(args, photo, args.auto)
-    engine = engine_for(args)
-    try:
-        result = run_job(engine, request)
-    finally:
-        engine.shutdown()
+    result = run_alone(args, request)
     if not result.mask.any():
         if args.json:
             emit_json({"outputs": [], "message": result.message,
@@ -126,11 +121,7 @@ def auto_furniture_mask(args, photo):
     """defurnish --auto: the furniture selection with its margin ring (clipped away from windows
     and doors). The caller passes it with margin_px=0: the ring is already in."""
     request = auto_request(args, photo, "furniture")
-    engine = engine_for(args)
-    try:
-        result = run_job(engine, request)
-    finally:
-        engine.shutdown()
+    result = run_alone(args, request)
     if not args.json:
         describe(result)
     if not result.mask.any():

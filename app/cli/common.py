@@ -86,6 +86,15 @@ class ProgressPrinter:
             self.stream.write("\n")
 
 
+def run_alone(args, request):
+    """Start an engine for the command's options, run one request on it to the end, stop the engine."""
+    engine = engine_for(args)
+    try:
+        return run_job(engine, request)
+    finally:
+        engine.shutdown()
+
+
 def run_job(engine, request):
     """Run one request to the end; Ctrl+C cancels it cleanly."""
     job = engine.submit(request, ProgressPrinter())

@@ -13,7 +13,6 @@ from app.cli.common import (
     add_engine_options,
     check_outputs,
     emit_json,
-    engine_for,
     finite_float,
     load_mask,
     load_photo,
@@ -23,7 +22,7 @@ from app.cli.common import (
     output_paths,
     photo_input,
     quality,
-    run_job,
+    run_alone,
     with_sidecars,
 )
 from app.engine import DefurnishRequest, StageRequest
@@ -127,11 +126,7 @@ def _run_and_write(args, photo, request, tag: str, clock: Stopwatch) -> int:
     request.validate()  # the options are checked before the models load
     targets, inputs = _targets(args, photo, request.variations, tag)
     loaded_at = clock()
-    engine = engine_for(args)
-    try:
-        result = run_job(engine, request)
-    finally:
-        engine.shutdown()
+    result = run_alone(args, request)
     record = request.to_dict()
     notice = args.disclose_text or ("Virtually staged" if args.disclose else None)
     outputs = []

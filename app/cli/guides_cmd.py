@@ -11,11 +11,10 @@ from app.cli.common import (
     add_engine_options,
     check_outputs,
     emit_json,
-    engine_for,
     load_photo,
     models_folder,
     photo_input,
-    run_job,
+    run_alone,
 )
 from app.engine import GuidesRequest
 from app.imaging.io import write_mask, write_photo
@@ -42,11 +41,7 @@ def run_guides_command(args) -> int:
     request = GuidesRequest(photo=photo.pixels, photo_path=str(photo.path), models=args.models,
                                model_set=args.model_set, device=args.device,
                                canny_low=args.canny_low, canny_high=args.canny_high)
-    engine = engine_for(args)
-    try:
-        result = run_job(engine, request)
-    finally:
-        engine.shutdown()
+    result = run_alone(args, request)
     written = [
         write_photo(files[0], np.dstack([result.canny] * 3), sidecar=False, protect=inputs),
         write_photo(files[1], np.dstack([result.depth] * 3), sidecar=False, protect=inputs),

@@ -21,14 +21,13 @@ from app.cli.common import (
     add_engine_options,
     check_outputs,
     emit_json,
-    engine_for,
     load_mask,
     load_photo,
     mask_input,
     models_folder,
     output_paths,
     photo_input,
-    run_job,
+    run_alone,
     with_sidecars,
 )
 from app.engine import RepaintRequest
@@ -130,11 +129,7 @@ def run_repaint_command(args) -> int:
     # refuse before spending minutes on the job: every output, its sidecar and the CSV
     check_outputs(protect, [*with_sidecars(targets), named(targets[0].parent / CSV_NAME, ".csv")])
     loaded_at = clock()
-    engine = engine_for(args)
-    try:
-        result = run_job(engine, request)
-    finally:
-        engine.shutdown()
+    result = run_alone(args, request)
     record = result.request.to_dict()  # as it ran: the blur and strength resolved
     outputs, rows = [], []
     for path, image, seed, prompt in zip(targets, result.images, result.seeds, result.prompts, strict=True):

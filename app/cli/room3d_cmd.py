@@ -19,11 +19,10 @@ from app.cli.common import (
     add_engine_options,
     check_outputs,
     emit_json,
-    engine_for,
     load_photo,
     models_folder,
     photo_input,
-    run_job,
+    run_alone,
 )
 from app.engine import ROOM_FORMATS as FORMATS
 from app.engine import Room3DRequest, focal_35mm_from_exif, write_room
@@ -64,11 +63,7 @@ def run_room3d_command(args) -> int:
                                max_side=args.resolution, points=args.points)
     request.validate()
     check_outputs(protect, [named(out, *FORMATS), named(out.with_name(out.name + ".json"))])  # before the job
-    engine = engine_for(args)
-    try:
-        room = run_job(engine, request)
-    finally:
-        engine.shutdown()
+    room = run_alone(args, request)
     m = room.measurements
     meta = {"app": f"RoomStager {__version__}", "request": request.to_dict(), "measurements": m,
             "result": args.result}

@@ -13,11 +13,10 @@ from app.cli.common import (
     add_engine_options,
     check_outputs,
     emit_json,
-    engine_for,
     load_photo,
     models_folder,
     photo_input,
-    run_job,
+    run_alone,
 )
 from app.cli.text_masks import (
     add_text_options,
@@ -84,11 +83,7 @@ def run_segment_command(args) -> int:
     request = SegmentRequest(photo=photo.pixels, photo_path=str(photo.path), models=args.models,
                                 model_set=args.model_set, device=args.device, points=points, box=box,
                                 mask_index=args.mask_index)
-    engine = engine_for(args)
-    try:
-        result = run_job(engine, request)
-    finally:
-        engine.shutdown()
+    result = run_alone(args, request)
     out = write_mask(args.output, result.mask, protect=inputs)
     if args.json:
         emit_json({"outputs": [str(out)], "scores": result.scores, "chosen": result.chosen,

@@ -18,12 +18,11 @@ from app.cli.common import (
     Stopwatch,
     check_outputs,
     emit_json,
-    engine_for,
     finite_float,
     load_photo,
     models_folder,
     photo_input,
-    run_job,
+    run_alone,
 )
 from app.engine import TextSegmentRequest, TextSegmentResult
 from app.errors import UserError
@@ -64,11 +63,7 @@ def run_text_segment_command(args) -> int:
                                     model_set=args.model_set, device=args.device, text=args.text,
                                     threshold=args.min_score, max_instances=args.max_instances)
     request.validate()  # before the engine starts: a bad --text costs nothing
-    engine = engine_for(args)
-    try:
-        result = run_job(engine, request)
-    finally:
-        engine.shutdown()
+    result = run_alone(args, request)
     if not result.found:
         if args.json:
             emit_json({"outputs": [], "message": result.message, "objects": [], "model": result.model})

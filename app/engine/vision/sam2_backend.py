@@ -29,7 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.engine.vision.segmenter import Embedding, point_labels, prompt_scale, upscale_frame
+from app.engine.vision.segmenter import Embedding, pixel_affine, point_labels, prompt_scale, upscale_frame
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -92,12 +92,7 @@ class Sam2Backend:
             raise UserError(f"SAM 2 processor size {size} / target {processor.target_size} does not match the "
                             f"model's {side}x{side} input")
         self.side = side
-        scale = float(ip.rescale_factor) if ip.do_rescale else 1.0
-        mean = np.asarray(ip.image_mean, np.float32) if ip.do_normalize else np.zeros(3, np.float32)
-        std = np.asarray(ip.image_std, np.float32) if ip.do_normalize else np.ones(3, np.float32)
-        # (pixel * rescale - mean) / std  ==  pixel * a + b
-        self._a = torch.as_tensor(scale / std, device=device).view(1, 3, 1, 1)
-        self._b = torch.as_tensor(-mean / std, device=device).view(1, 3, 1, 1)
+        self._a, self._b = pixel_affine(ip, device)
 
     def pixel_values(self, photo: np.ndarray):
         """The processor's preprocessing done with OpenCV (no full-size float copy of a 24 MP photo):

@@ -29,7 +29,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.engine.vision.segmenter import ContentKeys, upscale_frame
+from app.engine.vision.detections import box_iou
+from app.engine.vision.segmenter import ContentKeys, pixel_affine, upscale_frame
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -114,12 +115,7 @@ class Sam3Segmenter:
         if size != (side, side):
             raise UserError(f"SAM 3 processor size {size} does not match the model's {side}x{side} input")
         self.side = side
-        scale = float(ip.rescale_factor) if ip.do_rescale else 1.0
-        mean = np.asarray(ip.image_mean, np.float32) if ip.do_normalize else np.zeros(3, np.float32)
-        std = np.asarray(ip.image_std, np.float32) if ip.do_normalize else np.ones(3, np.float32)
-        # (pixel * rescale - mean) / std  ==  pixel * a + b
-        self._a = torch.as_tensor(scale / std, device=device).view(1, 3, 1, 1)
-        self._b = torch.as_tensor(-mean / std, device=device).view(1, 3, 1, 1)
+        self._a, self._b = pixel_affine(ip, device)
         self.chunk = CHUNK.get(device, 4)
         self._keys = ContentKeys()
         self._memory: OrderedDict[str, object] = OrderedDict()
@@ -242,13 +238,6 @@ class Sam3Segmenter:
         return found
 
 
-def _box_overlap(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
 
 def dedupe(instances: list[Instance], iou: float = DEDUPE_IOU) -> list[Instance]:
     """Best first; an instance whose low-res mask overlaps a better one by more than `iou` is dropped
@@ -258,7 +247,7 @@ def dedupe(instances: list[Instance], iou: float = DEDUPE_IOU) -> list[Instance]
         m = inst.logits > 0
         dup = False
         for other, om in kept:
-            if _box_overlap(inst.box, other.box) <= 0.0 or om.shape != m.shape:
+            if box_iou(inst.box, other.box) <= 0.0 or om.shape != m.shape:
                 continue
             inter = np.count_nonzero(m & om)
             union = np.count_nonzero(m | om)

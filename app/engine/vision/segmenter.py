@@ -329,3 +329,17 @@ def upscale_frame(frame: np.ndarray, original_size: tuple[int, int]) -> np.ndarr
                             borderMode=cv2.BORDER_REPLICATE)
     np.greater(window, 0, out=mask[y0:y1, x0:x1])
     return mask
+
+
+def pixel_affine(image_processor, device: str):
+    """A transformers image processor's rescale and normalise as one affine map on 0-255 pixels:
+    (pixel * rescale - mean) / std == pixel * a + b, with a and b as 1x3x1x1 tensors on `device`."""
+    # heavy: torch loads with the first model, not when the app starts
+    import torch
+
+    ip = image_processor
+    scale = float(ip.rescale_factor) if ip.do_rescale else 1.0
+    mean = np.asarray(ip.image_mean, np.float32) if ip.do_normalize else np.zeros(3, np.float32)
+    std = np.asarray(ip.image_std, np.float32) if ip.do_normalize else np.ones(3, np.float32)
+    return (torch.as_tensor(scale / std, device=device).view(1, 3, 1, 1),
+            torch.as_tensor(-mean / std, device=device).view(1, 3, 1, 1))
