@@ -344,3 +344,28 @@ def test_outputs_written_before_the_manifest_caught_up_are_adopted_not_made_agai
     assert main(argv) == 0
     lines = {x["id"]: x for x in map(json.loads, capsys.readouterr().out.splitlines())}
     assert not lines["room01-stage"]["skipped"] and (out / "room01-stage.png").is_file()
+
+
+def test_report_is_kept_up_to_date_while_the_batch_runs(tmp_path, monkeypatch):
+    """A studio looks at report.html during a long shoot: it shows what is finished so far."""
+    from app.engine.batch import session as batch_session
+    from app.engine.batch.plan import BatchOptions
+
+    monkeypatch.setattr(batch_session, "REPORT_EVERY_S", 0.0)
+    jobs = write_shoot(tmp_path / "photos", count=3)
+    out = tmp_path / "out"
+    seen: dict[str, str] = {}
+
+    def listener(event):
+        if event.kind == "started":  # what the page says as each photo begins
+            page = out / "report.html"
+            seen[event.item.id] = page.read_text(encoding="utf-8") if page.exists() else ""
+
+    session = batch_session.BatchSession(jobs, BatchOptions(models="tiny", steps=1, seed=5), out, listener=listener)
+    session.prepare()
+    session.run(workers=1)
+    assert seen["room00-stage"] == "", "nothing finished, no page yet"
+    assert "1 of 3 done" in seen["room01-stage"] and "2 of 3 done" in seen["room02-stage"]
+    assert seen["room02-stage"].count('class="badge done"') == 2
+    session.close()
+    assert "3 of 3 done" in (out / "report.html").read_text(encoding="utf-8")

@@ -232,3 +232,17 @@ def test_bf16_with_gradient_checkpointing(small_dataset, lpips_models, tmp_path,
     with safe_open(result["lora"], "pt") as f:
         assert {str(f.get_tensor(k).dtype) for k in f.keys()} == {"torch.float32"}
         assert any(f.get_tensor(k).abs().sum() > 0 for k in f.keys() if "lora_B" in k), "gradients reached the LoRA"
+
+
+def test_peak_memory_is_the_training_process_own_not_its_parents():
+    """The bench starts train-lora from a big process; Linux keeps ru_maxrss across exec, so the
+    child must report its own high-water mark, not the parent's."""
+    import subprocess
+    import sys
+
+    ballast = np.ones(1_500_000_000 // 8)  # this process now peaks at 1.5 GB or more
+    code = "from app.engine.training.setup import peak_memory_mb; print(peak_memory_mb('cpu'))"
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    del ballast
+    peak = float(child.stdout.strip())
+    assert 50 < peak < 1400, f"the child reported {peak} MB"

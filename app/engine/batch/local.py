@@ -92,6 +92,8 @@ def _run_one(session, runner: ItemRunner, item, lock: threading.Lock) -> None:
         with lock:
             entry = manifest.finish(item, record)
             manifest.save()
+            if not retry:
+                session.refresh_report()
         if not retry:
             session.emit("finished", item, entry=entry)
             return

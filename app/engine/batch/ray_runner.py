@@ -203,6 +203,7 @@ def _round(ray, session, items: list[BatchItem], workers: int | None, last: bool
                 session.emit("finished", item, entry=entry)
             if time.monotonic() - last_save > SAVE_EVERY_S:
                 manifest.save()
+                session.refresh_report()
                 last_save = time.monotonic()
             if session.cancel.is_set():
                 break

@@ -12,6 +12,7 @@ Events reach `listener(BatchEvent)` from the runner's threads: "planned", "skipp
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -24,8 +25,15 @@ from app.engine.batch.local import run_local
 from app.engine.batch.manifest import NAME, Manifest
 from app.engine.batch.plan import BatchItem, BatchOptions, check_not_inputs, plan_items
 from app.engine.batch.ray_runner import run_on_ray
+from app.engine.batch.report import NAME as REPORT_NAME
 from app.engine.batch.report import write_report
 from app.errors import UserError
+
+log = logging.getLogger(__name__)
+
+# report.html is rewritten at most this often while a batch runs, so a long shoot can be looked
+# at before it ends (a page of 1,000 photos takes a few milliseconds to write).
+REPORT_EVERY_S = 30.0
 
 
 @dataclass
@@ -55,6 +63,7 @@ class BatchSession:
         self.kept_failed: list[BatchItem] = []
         self.started_at = time.perf_counter()
         self.finished_now = 0
+        self._report_at: float | None = None
 
     # ---- before anything runs ------------------------------------------------------------
 
@@ -107,6 +116,18 @@ class BatchSession:
             self.finished_now += 1
         if self.listener is not None:
             self.listener(BatchEvent(kind, item, **kw))
+
+    def refresh_report(self) -> None:
+        """Rewrite report.html if REPORT_EVERY_S has passed since the last time (the first finished
+        photo writes it). Runners call it right after saving the manifest, with no item changing it."""
+        now = time.monotonic()
+        if self._report_at is not None and now - self._report_at < REPORT_EVERY_S:
+            return
+        self._report_at = now
+        try:
+            write_report(self.manifest, time.perf_counter() - self.started_at)
+        except OSError as exc:  # the page is a convenience; the manifest is the record
+            log.warning("could not update %s: %s", self.out_dir / REPORT_NAME, exc)
 
     def close(self, report: bool = True) -> Path | None:
         """Write report.html (from the manifest) and release the output folder."""

@@ -115,8 +115,14 @@ def peak_memory_mb(device: str) -> float | None:
     """Peak memory of this process: the GPU's allocator on CUDA, else the resident set (Linux, macOS)."""
     if device == "cuda":
         return round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    try:  # Linux: this process image's own high-water mark
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 2**10, 1)
+    except (OSError, ValueError, IndexError):
+        pass
     try:
-        import resource  # POSIX only
+        import resource  # POSIX only; ru_maxrss survives exec, so a child started by a big process reports its size
     except ImportError:  # Windows
         return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
