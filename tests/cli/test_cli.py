@@ -183,12 +183,13 @@ def test_a_missing_model_names_it_and_the_ways_to_get_it(files, tmp_path):
 def test_bench_quick_reports_the_numbers():
     proc = run_cli("bench", "--quick", "--json")
     report = json.loads(proc.stdout)
-    for key in ("sam_click_ms", "sam_predict_ms", "prepost_24mp_s", "tiny_stage_s", "second_job_loads",
+    for key in ("sam_click_ms", "sam_predict_ms", "sam2_embed_s", "sam2_click_ms", "prepost_24mp_s", "tiny_stage_s", "second_job_loads",
                 "text_select_tiny_again_s", "automask_furniture_tiny_sam3_s", "text_mask_ms_per_instance",
                 "export_png_24mp_s", "export_png_24mp_pillow_default_s", "export_tiff_24mp_s", "project_save_24mp_s",
                 "train_tiny_step_s", "train_tiny_peak_mb"):
         assert key in report
     assert report["second_job_loads"] == 0
+    assert report["sam2_model"] == "tiny" and report["sam2_click_ms"] > 0
     assert report["prepost_outside_mask_identical"] is True
     assert report["repaint_24mp_kept_identical"] is True
     assert report["train_tiny_step_s"] > 0 and report["train_tiny_device"] in ("cpu", "cuda", "mps")

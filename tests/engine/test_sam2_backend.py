@@ -4,8 +4,6 @@ transformers' Sam2Processor / post_process_masks are the reference for every pie
 from __future__ import annotations
 
 import json
-import os
-import time
 
 import numpy as np
 import pytest
@@ -284,49 +282,3 @@ def test_catalog_light_set_is_picked_without_a_gpu(tmp_path):
     assert catalog.recommend_set(None) == "light" and catalog.recommend_set(8.0) == "standard"
     catalog.entry("sam2.1-hiera-tiny").local(root).rmdir()
     assert catalog.pick_set(None) == "standard"  # light not installed: the CPU still gets a set
-
-
-# ---- timings (not part of the normal run) ---------------------------------------------------------
-
-
-@pytest.mark.skipif(not os.environ.get("ROOMSTAGER_BENCH"), reason="timing run: set ROOMSTAGER_BENCH=1")
-def test_timing_vit_b_against_hiera_tiny(tmp_path, capsys):
-    """Random weights at the real sizes, a 4000x3000 photo: embedding and click times of both backends."""
-    import cv2
-    from transformers import Sam2Model, Sam2Processor
-
-    from app.engine.vision.sam_model import build_sam
-    rng = np.random.default_rng(0)
-    photo = cv2.resize(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8), (4000, 3000),
-                       interpolation=cv2.INTER_CUBIC)
-    clicks = [(float(rng.uniform(0, 4000)), float(rng.uniform(0, 3000)), True) for _ in range(5)]
-    torch.manual_seed(0)
-    folder = write_tiny_sam2(tmp_path / "hiera-tiny", image_size=1024, tiny=False)
-    model, processor = load_sam2(folder)
-    assert isinstance(model, Sam2Model) and isinstance(processor, Sam2Processor)
-    backends = {
-        "vit_b": Segmenter(build_sam("vit_b"), "cpu", "bench-vit-b"),
-        "sam2.1-hiera-tiny": Segmenter(Sam2Backend(model, processor, "cpu"), "cpu", sam2_model_id(folder)),
-    }
-    lines = [f"torch threads: {torch.get_num_threads()}"]
-    for name, seg in backends.items():
-        params = sum(p.numel() for p in seg.sam.parameters()) / 1e6
-        seg.embed(photo[:64, :64].copy())  # warm-up
-        embeds, cpu = [], []
-        for i in range(3):  # other content each time: a real encode, not a cache hit
-            shot = photo.copy()
-            shot[0, 0] = i
-            t, c = time.perf_counter(), time.process_time()
-            seg.embed(shot)
-            embeds.append(time.perf_counter() - t)
-            cpu.append(time.process_time() - c)
-        ms = []
-        for p in clicks:
-            t = time.perf_counter()
-            seg.segment(shot, [p])
-            ms.append((time.perf_counter() - t) * 1000)
-        lines.append(f"{name}: {params:.1f}M params, embed wall min {min(embeds):.2f} s / median "
-                     f"{np.median(embeds):.2f} s (CPU time min {min(cpu):.2f} s), "
-                     f"click min {min(ms):.1f} ms / median {np.median(ms):.1f} ms")
-    with capsys.disabled():
-        print("\n" + "\n".join(lines))

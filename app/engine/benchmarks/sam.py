@@ -1,16 +1,21 @@
-"""Click selection: the app's SAM path against the bare `SamPredictor.predict` on the same photo.
+"""Click selection: the app's SAM path against the bare `SamPredictor.predict` on the same photo,
+and the SAM 2.1 Hiera-Tiny backend (the light set's, for CPUs) on the same photo and clicks.
 
-SAM timings use the real ViT-B architecture with random weights (time does not depend on
-weight values); `quick` uses the tiny SAM for tests."""
+SAM timings use the real architectures with random weights (time does not depend on weight
+values); `quick` uses the tiny SAMs for tests."""
 
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 from app.engine.tiny.models import TINY_SAM_CONFIG
+from app.engine.tiny.sam2 import write_tiny_sam2
+from app.engine.vision.sam2_backend import Sam2Backend, load_sam2, sam2_model_id
 from app.engine.vision.sam_model import build_sam
 from app.engine.vision.segmenter import Segmenter
 
@@ -52,4 +57,26 @@ def bench_sam(photo: np.ndarray, quick: bool, clicks: int) -> dict:
         "sam_click_ratio": round(statistics.median(app_ms) / statistics.median(bare_ms), 3),
         "sam_embed_s": round(embed_s, 3),
         "sam_bare_set_image_s": round(bare_embed_s, 3),
+        **_bench_sam2(photo, points, quick),
     }
+
+
+def _bench_sam2(photo: np.ndarray, points: list, quick: bool) -> dict:
+    """The same photo and clicks through SAM 2.1 Hiera-Tiny, built at its real size (1024 px input)
+    and loaded through the app's own loader."""
+    with tempfile.TemporaryDirectory(prefix="roomstager-bench-sam2-") as tmp:
+        folder = write_tiny_sam2(Path(tmp) / "sam2", image_size=256 if quick else 1024, tiny=quick)
+        model, processor = load_sam2(folder)
+        seg = Segmenter(Sam2Backend(model, processor, "cpu"), "cpu", sam2_model_id(folder), cache_dir=None)
+        seg.embed(photo[:64, :64].copy())  # the first call pays one-off set-up
+        t0 = time.perf_counter()
+        seg.embed(photo)
+        embed_s = time.perf_counter() - t0
+        ms = []
+        for p in points:
+            t = time.perf_counter()
+            seg.segment(photo, [p])
+            ms.append((time.perf_counter() - t) * 1000)
+        params = sum(p.numel() for p in model.parameters()) / 1e6
+    return {"sam2_model": "tiny" if quick else "sam2.1-hiera-tiny", "sam2_params_m": round(params, 1),
+            "sam2_embed_s": round(embed_s, 3), "sam2_click_ms": round(statistics.median(ms), 2)}
