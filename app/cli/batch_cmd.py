@@ -156,3 +156,5 @@ def _summary(session, report) -> None:
         print(f"  {e['id']} ({e.get('reason') or e.get('status')}): {e.get('message') or ''}", file=sys.stderr)
     if report is not None:
         print(f"report: {report}", file=sys.stderr)
+    elif session.report_problem:
+        print(f"no report: {session.report_problem}", file=sys.stderr)

@@ -79,3 +79,14 @@ def test_cancel_then_resume_finishes_without_redoing(qtbot, window, tmp_path):
     assert labels.count("done earlier") == len(done)
     out = np.array(Image.open(tmp_path / "out" / "room00-stage.jpg"))
     assert out.shape == (160, 224, 3)
+
+
+def test_a_report_that_cannot_be_written_is_said_and_the_results_stand(qtbot, window, tmp_path):
+    dialog, _ = _dialog(qtbot, window, tmp_path, count=1)
+    (tmp_path / "out" / "report.html").mkdir(parents=True)  # a folder in the page's place
+    assert dialog.start()
+    qtbot.waitUntil(lambda: not dialog.running, timeout=300_000)
+    assert dialog.list.topLevelItem(0).text(2) == "done"
+    text = dialog.status.text()
+    assert "1 done" in text and "no report:" in text and "report.html" in text, text
+    assert not dialog.report_button.isEnabled()

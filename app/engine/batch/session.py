@@ -64,6 +64,7 @@ class BatchSession:
         self.started_at = time.perf_counter()
         self.finished_now = 0
         self._report_at: float | None = None
+        self.report_problem = ""  # why report.html could not be written at the end, if it could not
 
     # ---- before anything runs ------------------------------------------------------------
 
@@ -126,7 +127,7 @@ class BatchSession:
         self._report_at = now
         try:
             write_report(self.manifest, time.perf_counter() - self.started_at)
-        except OSError as exc:  # the page is a convenience; the manifest is the record
+        except (OSError, UserError) as exc:  # the page is a convenience; the manifest is the record
             log.warning("could not update %s: %s", self.out_dir / REPORT_NAME, exc)
 
     def close(self, report: bool = True) -> Path | None:
@@ -136,6 +137,9 @@ class BatchSession:
         try:
             if report:
                 return write_report(self.manifest, time.perf_counter() - self.started_at)
+            return None
+        except (OSError, UserError) as exc:  # the results and the manifest stand; say why the page is missing
+            self.report_problem = str(exc)
             return None
         finally:
             self.manifest.close()

@@ -313,7 +313,8 @@ class BatchDialog(QDialog):
         elif session is not None and session.manifest is not None:
             counts = session.manifest.summary()
             cut = " (cancelled: Resume finishes it)" if session.cancel.is_set() else ""
-            self.status.setText(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + cut)
+            missing = f"; no report: {session.report_problem}" if session.report_problem else ""
+            self.status.setText(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + cut + missing)
         self._update_buttons()
 
     def _update_buttons(self) -> None:
