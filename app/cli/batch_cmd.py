@@ -132,16 +132,24 @@ def run_batch_command(args) -> int:
     console.session = session
     # stdout carries only the JSON lines: what libraries print there (Ray relays worker errors) goes to stderr
     sys.stdout = sys.stderr
+    stopped = ""
     try:
         session.prepare()
         try:
             session.run(ray=args.ray, workers=args.workers)
+        except UserError as exc:
+            if not session.started_now:
+                raise  # nothing ran: a usage problem (exit 2)
+            stopped = str(exc)  # e.g. the manifest could not be saved: what finished stands (exit 1)
         finally:
             console.close()
             report = session.close()
         _summary(session, report)
     finally:
         sys.stdout = console.stdout
+    if stopped:
+        print(f"error: the batch stopped: {stopped}", file=sys.stderr)
+        return 1
     return session.exit_code()
 
 
@@ -153,7 +161,8 @@ def _summary(session, report) -> None:
     rate = f", {60 * session.finished_now / elapsed:.1f} photos/min" if session.finished_now else ""
     print(f"{done} of {len(entries)} done{rate}; {len(failed)} failed", file=sys.stderr)
     for e in failed:
-        print(f"  {e['id']} ({e.get('reason') or e.get('status')}): {e.get('message') or ''}", file=sys.stderr)
+        why = e.get("message") or ("not reached" if e.get("status") in ("pending", "queued", "running") else "")
+        print(f"  {e['id']} ({e.get('reason') or e.get('status')}): {why}", file=sys.stderr)
     if report is not None:
         print(f"report: {report}", file=sys.stderr)
     elif session.report_problem:

@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 THUMB_SIDE = 480  # px, long side: sharp on a laptop screen, ~40 kB each
 REPORT_DIR = "report"
 # Reasons that say nothing about the photo itself: worth another try (bounded). "exists": a file
-# the batch did not make was in the way, and may have been moved since.
-TRANSIENT = ("error", "worker-died", "interrupted", "exists")
+# the batch did not make was in the way, and may have been moved since. "write-failed": the output
+# folder refused a write (a full disk, a lost share), which the user can put right before a rerun.
+TRANSIENT = ("error", "worker-died", "interrupted", "exists", "write-failed")
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -227,10 +228,19 @@ class ItemRunner:
             # the sidecar goes first (write_photo writes it again after the image): an image on disk
             # always has the sidecar that says it is this batch's, even after a kill between the two
             sidecar = json.dumps(meta, default=str).encode("utf-8")
-            replace_file(self.out_dir / f"{name}.json", lambda f, data=sidecar: f.write(data))
-            write_photo(self.out_dir / name, image, source=photo, quality=self.options.quality, metadata=meta,
-                        protect=protect)
-            out.append({"file": name, "seed": int(seed), "thumb": self._thumb(image, Path(name).stem)})
+            target = self.out_dir / name
+            claim = Path(f"{target}.json")
+            had_claim = claim.exists()
+            try:
+                replace_file(claim, lambda f, data=sidecar: f.write(data))
+                write_photo(target, image, source=photo, quality=self.options.quality, metadata=meta,
+                            protect=protect)
+                thumb = self._thumb(image, Path(name).stem)
+            except PhotoError as exc:
+                if not had_claim and not target.exists():  # a claim on an image that was never written
+                    claim.unlink(missing_ok=True)
+                raise _Failed("write-failed", str(exc)) from None
+            out.append({"file": name, "seed": int(seed), "thumb": thumb})
         timings["write_s"] = timings.get("write_s", 0.0) + time.perf_counter() - t
         return out
 

@@ -63,6 +63,7 @@ class BatchSession:
         self.kept_failed: list[BatchItem] = []
         self.started_at = time.perf_counter()
         self.finished_now = 0
+        self.started_now = 0  # items begun in this run: an error after one began is not a usage error
         self._report_at: float | None = None
         self.report_problem = ""  # why report.html could not be written at the end, if it could not
 
@@ -115,6 +116,8 @@ class BatchSession:
     def emit(self, kind: str, item: BatchItem | None = None, **kw) -> None:
         if kind == "finished":
             self.finished_now += 1
+        elif kind == "started":
+            self.started_now += 1
         if self.listener is not None:
             self.listener(BatchEvent(kind, item, **kw))
 

@@ -309,7 +309,9 @@ class BatchDialog(QDialog):
         session = self.run.session if self.run else None
         self._check_resume(announce=False)
         if error:
-            self.status.setText(f"The batch could not run: {error}")
+            began = session is not None and session.started_now
+            self.status.setText(f"The batch stopped: {error} (what finished is kept; Resume goes on)" if began
+                                else f"The batch could not run: {error}")
         elif session is not None and session.manifest is not None:
             counts = session.manifest.summary()
             cut = " (cancelled: Resume finishes it)" if session.cancel.is_set() else ""
