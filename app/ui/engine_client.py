@@ -189,8 +189,10 @@ class EngineClient(QObject):
         for handle in waiting:
             if handle.cancel_requested:
                 continue
-            self._send(handle)
+            refused = self._send(handle)
             self.job_changed.emit(handle)
+            if refused:
+                handle._on_event(Failed(0, refused, user_error=True))
 
     def shutdown(self) -> None:
         self._closed = True
@@ -207,29 +209,36 @@ class EngineClient(QObject):
         handle = JobHandle(self, next(self._uids), request, label or LABELS.get(request.kind, request.kind))
         self._jobs[handle.uid] = handle
         handle.ended.connect(lambda h=handle: self._forget(h))
-        try:
-            request.validate()  # the same check (and message) the engine and the commands use
-        except UserError as exc:
-            self.job_added.emit(handle)
-            handle._on_event(Failed(0, str(exc), user_error=True))
-            return handle
         if self._engine is not None:
-            self._send(handle)  # events come queued, so listeners connected below miss none
+            refused = self._send(handle)  # events come queued, so listeners connected below miss none
             self.job_added.emit(handle)
+            if refused:
+                handle._on_event(Failed(0, refused, user_error=True))
         elif self._error is not None:
             self.job_added.emit(handle)
             handle._on_event(Failed(0, f"The engine could not start: {self._error}", user_error=True))
         else:
+            try:  # the engine is still starting: say now what Engine.submit would say then
+                request.validate()
+            except UserError as exc:
+                self.job_added.emit(handle)
+                handle._on_event(Failed(0, str(exc), user_error=True))
+                return handle
             self._waiting.append(handle)
             self.job_added.emit(handle)
             self.start()
         return handle
 
-    def _send(self, handle: JobHandle) -> None:
+    def _send(self, handle: JobHandle) -> str:
+        """Hand the job to the engine; returns why the engine refused it ("" when queued)."""
         def sink(ev, h=handle):
             self._deliver.emit(h, ev, time.perf_counter())
 
-        handle.engine_job = self._engine.submit(handle.request, sink)
+        try:
+            handle.engine_job = self._engine.submit(handle.request, sink)
+        except UserError as exc:  # the request's own check: the message the commands show too
+            return str(exc)
+        return ""
 
     async def run(self, request: Any, label: str | None = None):
         """Submit and wait (on the qasync loop). Raises UserError, JobCancelled or JobFailed."""

@@ -25,7 +25,6 @@ from app.engine import (
     StageRequest,
     available_devices,
 )
-from app.imaging import compose
 from app.ui.canvas.layers import pyramid
 from app.ui.engine_client import JobHandle
 from app.ui.models_dialog import ModelsDialog
@@ -191,7 +190,6 @@ class JobsMixin:
         doc = self.doc
         handle = self.client.submit(request, label)
         handle.started.connect(self._generation_started)
-        handle.preview_box = self._preview_box(request)
         handle.progress.connect(lambda ev, h=handle: self._on_progress(h, ev))
         handle.finished.connect(lambda result, h=handle, d=doc: self._on_generated(h, d, result))
         handle.failed.connect(lambda msg, _user, h=handle: self.report_failure(f"{h.label} failed: {msg}",
@@ -201,24 +199,10 @@ class JobsMixin:
         self.show_panel("jobs")
         return handle
 
-    def _preview_box(self, request) -> tuple[int, int, int, int] | None:
-        """Where the engine's crop will be (its live preview is shown there)."""
-        if request.mask is None:
-            return None
-        try:
-            h, w = request.mask.shape
-            return compose.plan_crop(request.mask, (w, h)).box
-        except Exception:  # noqa: BLE001 - the preview then shows in the Jobs panel only
-            return None
-
     def _on_progress(self, handle: JobHandle, ev: Progress) -> None:
-        box = getattr(ev, "box", None) or handle.preview_box
-        if ev.preview is not None and box is not None and self.doc is not None and handle.request.photo is self.doc.base:
-            region = ev.region
-            if region is None and handle.request.mask is not None:  # the engine did not say: the request's mask
-                x0, y0, x1, y1 = box
-                region = handle.request.mask[y0:y1, x0:x1]
-            self.canvas.set_preview(ev.preview, tuple(box), region)
+        # the engine sends a preview with the crop box it sits in and the region it repaints
+        if ev.preview is not None and ev.box is not None and self.doc is not None and handle.request.photo is self.doc.base:
+            self.canvas.set_preview(ev.preview, tuple(ev.box), ev.region)
 
     def _on_generated(self, handle: JobHandle, doc, result: GenerationResult) -> None:
         if doc is not self.doc or doc is None:  # the photo was closed meanwhile: say where the result went

@@ -26,7 +26,11 @@ def test_orbit_turns_around_the_target():
     view = orbit.view()
     target_in_view = view[:, :3] @ np.array([0.0, 1.0, -2.0]) + view[:, 3]
     assert np.allclose(target_in_view, [0, 0, -3.0])
-    assert home_orbit(np.zeros((0, 3), np.float32)).distance > 0
+    assert home_orbit(np.zeros((0, 3), np.float32)) == Orbit(), "an empty room starts from the default view"
+    room = np.array([[0.0, 1.0, -4.0], [1.0, 1.5, -6.0], [-1.0, 0.2, -5.0]], np.float32)
+    home = home_orbit(room)
+    # half the 60th-percentile depth (5.2 m) back from it, at the points' median height
+    assert np.isclose(home.distance, 2.6) and np.allclose(home.target, (0.0, 1.0, -2.3))
 
 
 def test_floor_ransac_ignores_walls_and_clutter():

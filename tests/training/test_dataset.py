@@ -14,6 +14,7 @@ from training_helpers import ROOMS, run_cli
 from app.engine.training import crops
 from app.engine.training.manifest import read_manifest
 from app.errors import UserError
+from app.imaging import masks
 
 
 def _png(path):
@@ -100,7 +101,7 @@ def test_dataset_from_furnished_photos_with_margin_artifacts(room_folders, tmp_p
     for s in samples:
         image, given, tight = _png(out / s.image), _png(out / s.input), _png(out / s.mask) > 0
         changed = (image != given).any(axis=-1)
-        ring = crops.with_margin(tight, 3) & ~tight
+        ring = masks.grow(tight, 3) & ~tight
         assert changed.any() and not changed[~ring].any(), "only the ring carries the furnished photo's pixels"
 
 

@@ -130,7 +130,6 @@ def room_objects(instances, shape: tuple[int, int], keep_structure: bool = False
 def run_text_segment(request: TextSegmentRequest, ctx) -> TextSegmentResult:
     """TextSegmentRequest -> every instance of what it names, each a selected MaskObject, and their union."""
     t0 = time.perf_counter()
-    request.validate()
     photo = request.photo
     shape = photo.shape[:2]
     device = ctx.models.device(request.device)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from app.engine.models.weights import require_safetensors
 from app.errors import UserError
 
 CONFIG_KEY = "lora_adapter_metadata"  # the key diffusers keeps a LoRA's peft config under
@@ -22,15 +23,16 @@ def controlnet_path(path: Path) -> Path:
 def controlnet_file(path: Path):
     # heavy: peft and safetensors load with the first ControlNet LoRA, not with the app
     from peft import LoraConfig
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
+    require_safetensors(path, "ControlNet LoRA")  # missing, pickled or a broken header: said, naming the file
     try:
         with safe_open(str(path), framework="pt") as f:
             config = json.loads((f.metadata() or {})[CONFIG_KEY])
             state = {k[len("controlnet."):]: f.get_tensor(k) for k in f.keys() if k.startswith("controlnet.")}  # noqa: SIM118
         lora = LoraConfig(r=int(config["r"]), lora_alpha=float(config["lora_alpha"]),
                           target_modules=list(config["target_modules"]))
-    except (OSError, KeyError, TypeError, ValueError) as exc:
+    except (OSError, KeyError, TypeError, ValueError, SafetensorError) as exc:
         raise UserError(f"{path}: not a ControlNet LoRA RoomStager wrote ({exc.__class__.__name__}: {exc})") from None
     return lora, state
 

@@ -59,8 +59,6 @@ class PipelineCache:
             self.loads += 1
         return self._controlnets[path]
 
-    _controlnet = controlnet
-
     def dtype_for(self, family):
         """The family's dtype on CUDA (FLUX and Z-Image want bfloat16), else the device's."""
         import torch
@@ -82,7 +80,7 @@ class PipelineCache:
                 self._pipes[base_key] = self._load(models)
             if with_inpaint_controlnet and models.controlnet_inpaint is not None:
                 base = self._pipes[base_key]
-                inpaint_net = self._controlnet(models.controlnet_inpaint)
+                inpaint_net = self.controlnet(models.controlnet_inpaint)
                 self._inpaint_nets[id(inpaint_net)] = inpaint_net
                 nets = [*base.controlnet.nets, inpaint_net]
                 self._pipes[key] = _share(base, nets)
@@ -169,10 +167,6 @@ class PipelineCache:
                     self.loads += 1
             net.enable_adapters()
             net.set_adapters([name for _, name, _ in parts], weights=[scale for _, _, scale in parts])
-
-    def apply_lora(self, pipe, lora: str | None, scale: float) -> None:
-        """One LoRA or none (the single-LoRA form of apply_loras)."""
-        self.apply_loras(pipe, [(lora, scale)] if lora else [])
 
 
 def _share(base, nets):

@@ -55,7 +55,6 @@ def prompts_for(request: RepaintRequest) -> tuple[tuple[str, ...], str]:
 
 
 def run_repaint(request: RepaintRequest, ctx) -> GenerationResult:
-    request.validate()
     h, w = request.photo.shape[:2]
     region, found_by = repaint_region(request, ctx)
     blur = request.blur_px if request.blur_px is not None else masks.scale_px(BLUR_AT_1024, (w, h))

@@ -44,7 +44,7 @@ def load_single_file_pipeline(cls, path: Path, config_dir: Path | None, dtype, *
     unet = UNet2DConditionModel.from_single_file(checkpoint, subfolder="unet", in_channels=info.in_channels, **common)
     vae = AutoencoderKL.from_single_file(checkpoint, subfolder="vae", **common)
 
-    def text(cls_, prefix, subfolder, state=checkpoint):
+    def text(cls_, prefix, subfolder, state=checkpoint):  # bound now: `checkpoint` is deleted below to free it
         part = {k: v for k, v in state.items() if k.startswith(prefix)}
         return create_diffusers_clip_model_from_ldm(cls_, part, subfolder=subfolder, config=config,
                                                     torch_dtype=dtype, local_files_only=True)

@@ -45,7 +45,7 @@ def home_orbit(vertices: np.ndarray) -> Orbit:
     """Where the view starts (and Reset returns): just behind the photo's camera, looking into the room."""
     if len(vertices) == 0:
         return Orbit()
-    depth = float(np.percentile(-vertices[:, 2], 60)) if len(vertices) else 3.0
+    depth = float(np.percentile(-vertices[:, 2], 60))
     eye_height = float(np.clip(np.percentile(vertices[:, 1], 50), 0.5, 2.0))
     distance = max(0.5, 0.5 * depth)
     return Orbit(target=(0.0, eye_height, -distance + 0.3), yaw=0.0, pitch=0.0, distance=distance)

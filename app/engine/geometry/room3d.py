@@ -7,24 +7,19 @@ import time
 from app.engine.geometry.camera import focal_px_from_35mm, make_intrinsics
 from app.engine.geometry.metric_depth import load_metric_depth
 from app.engine.geometry.room import reconstruct
-from app.engine.models.optional import find_optional, missing_optional_message
+from app.engine.models.optional import require_optional
 from app.engine.requests import Room3DRequest
 from app.engine.results import Room3DResult
-from app.errors import ModelMissing
 
 
 def run_room3d(request: Room3DRequest, ctx) -> Room3DResult:
-    request.validate()
     t0 = time.perf_counter()
     photo = request.photo
     H, W = photo.shape[:2]
     device = ctx.models.device(request.device)
     models = ctx.models.model_set(request)
     catalog = ctx.models.catalog(request.models)
-    found = find_optional(catalog, models.name, "metric_depth")
-    if found is None:
-        raise ModelMissing(missing_optional_message(catalog, "metric_depth"))
-    name, path = found
+    name, path = require_optional(catalog, models.name, "metric_depth")
     ctx.progress(0, 0, "estimating the room's depth in metres")
     estimator = load_metric_depth(ctx.models, path, device)
     t1 = time.perf_counter()

@@ -140,7 +140,7 @@ def is_out_of_memory(exc: BaseException) -> bool:
     if isinstance(exc, torch.cuda.OutOfMemoryError):
         return True
     text = str(exc).lower()
-    return "out of memory" in text or "mps backend out of memory" in text
+    return "out of memory" in text  # CUDA, MPS ("MPS backend out of memory") and CPU allocators alike
 
 
 def free_memory() -> None:

@@ -1,6 +1,6 @@
 """Tiny random-weight twins of the big families and of the fast-mode LoRAs, in the real on-disk layout.
 
-(Future home: app/engine/tiny/families.py.) Built from the real classes with tiny
+Built from the real classes with tiny
 configs, the way diffusers' own tests build dummy components, then written the way
 the real downloads lie on disk and loaded back by the real loading code:
 - FLUX.1 Fill: a diffusers pipeline folder whose transformer weights are a GGUF
@@ -13,7 +13,6 @@ the real downloads lie on disk and loaded back by the real loading code:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from app.engine.tiny.tokenizer import text_config, write_tokenizer
@@ -308,6 +307,3 @@ def write_sd_fast_loras(root: Path) -> None:
         write_peft_lora(unet, ["to_q", "to_k", "to_v", "to_out.0"], root / "loras" / f"tiny-lcm-lora-{arch}.safetensors",
                         "unet", kohya=True)
 
-
-def config_of(path: Path) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))

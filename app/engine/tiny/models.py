@@ -29,7 +29,7 @@ TINY_VERSION = "9"
 TINY_NATIVE = 128  # working resolution of the tiny sets: keeps CPU tests fast
 
 _CATALOG = """\
-# Written by app/engine/tiny.py: tiny random-weight models for tests and smoke runs.
+# Written by app/engine/tiny/models.py: tiny random-weight models for tests and smoke runs.
 [sets.tiny]
 title = "Tiny test models (SD1.5 layout)"
 arch = "sd15"
@@ -223,10 +223,6 @@ def write_tiny_models(root: Path) -> None:
     # The catalog goes last: its presence marks the folder complete.
     text = _CATALOG.format(native=TINY_NATIVE) + CATALOG.format(native=TINY_NATIVE)
     (root / "catalog.toml").write_text(text, encoding="utf-8")
-
-
-# ---- text side -------------------------------------------------------------------
-
 
 
 # ---- SD1.5 -----------------------------------------------------------------------

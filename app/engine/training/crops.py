@@ -14,7 +14,6 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from app.imaging import masks
 from app.imaging.io import PhotoError, read_mask
 
 Window = tuple[int, int, int]  # x0, y0, side
@@ -61,10 +60,6 @@ def read_any_mask(path: Path) -> np.ndarray:
         return read_mask(path, (w, h))
     except PhotoError:
         return read_mask(path, (h, w))  # turned upright by its EXIF orientation
-
-
-def with_margin(mask: np.ndarray, margin_px: int) -> np.ndarray:
-    return mask | masks.margin_ring(mask, margin_px) if margin_px > 0 else mask
 
 
 def shape_mask(size: int, rng: np.random.Generator) -> np.ndarray:

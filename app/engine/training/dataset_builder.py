@@ -228,7 +228,7 @@ def _build_defurnish(opts: DatasetOptions, engine, writer: _Writer, skipped: lis
         split = splits[str(path)]
         for _ in range(opts.per_photo):
             tight, source, furnished = pool[int(rng.integers(len(pool)))]
-            ring = crops.with_margin(tight, margin)
+            ring = masks.grow(tight, margin)
             if opts.margin_artifacts:
                 given = crops.paste_margin(room, furnished, tight, ring)
                 writer.add(image=room, mask=tight, split=split, kind="furniture", source=path,
@@ -355,7 +355,7 @@ def _build_stage(opts: DatasetOptions, engine, writer: _Writer, skipped: list[di
     for path, pixels, tight, source, empty in items:
         group = str(empty or path)
         window = crops.mask_window(tight)
-        mask = crops.with_margin(crops.zoom_mask(tight, window, opts.size), opts.margin_px())
+        mask = masks.grow(crops.zoom_mask(tight, window, opts.size), opts.margin_px())
         given = None
         if empty is not None:
             try:

@@ -82,7 +82,7 @@ class _Run:
         if self.models.arch not in ARCHES:
             raise UserError(f"--base {set_name}: a {self.models.arch} set; LoRAs are trained on SD1.5 and SDXL "
                             f"sets (choose one of: {', '.join(trainable_sets(self.catalog)) or 'none installed'})")
-        self._load_models()
+        # what the user can put right is checked before the models load (minutes for a big set)
         self.total = cfg.total_steps(len(self.data.train), acc.num_processes)
         state = checkpoints.read_state(self.resume_from) if self.resume_from else {}
         if state:
@@ -95,6 +95,7 @@ class _Run:
             missing = [role for role, path in lpips_files(self.catalog).items() if path is None]
             if missing:
                 raise ModelMissing(missing_message(self.catalog, missing))
+        self._load_models()
         optimizer = setup.make_optimizer(cfg, self.params)
         nets = acc.prepare(self.pipe.unet, *([self.controlnet] if self.controlnet is not None else []), optimizer)
         self.unet, self.optimizer = nets[0], nets[-1]

@@ -26,10 +26,16 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from app.engine.vision.segmenter import Embedding, pixel_affine, point_labels, prompt_scale, upscale_frame
+from app.engine.vision.segmenter import (
+    Embedding,
+    pixel_affine,
+    point_labels,
+    prompt_scale,
+    stretched_pixels,
+    upscale_frame,
+)
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -96,15 +102,8 @@ class Sam2Backend:
 
     def pixel_values(self, photo: np.ndarray):
         """The processor's preprocessing done with OpenCV (no full-size float copy of a 24 MP photo):
-        the whole photo to side x side, stretched (area filter when shrinking both ways, like the
-        SAM 1 path; bilinear otherwise), rescaled and normalised. 1x3xSxS float32."""
-        torch = self._torch
-        h, w = photo.shape[:2]
-        s = self.side
-        interp = cv2.INTER_AREA if (h >= s and w >= s) else cv2.INTER_LINEAR
-        small = cv2.resize(np.ascontiguousarray(photo[..., :3]), (s, s), interpolation=interp)
-        x = torch.as_tensor(small, device=self.device).permute(2, 0, 1)[None].float()
-        return x * self._a + self._b
+        the whole photo to side x side, stretched like the SAM 1 path, rescaled and normalised."""
+        return stretched_pixels(photo, self.side, (self._a, self._b))
 
     def encode(self, photo: np.ndarray) -> Embedding:
         h, w = photo.shape[:2]

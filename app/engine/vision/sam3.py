@@ -26,11 +26,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from app.engine.vision.detections import box_iou
-from app.engine.vision.segmenter import ContentKeys, pixel_affine, upscale_frame
+from app.engine.vision.segmenter import ContentKeys, pixel_affine, stretched_pixels, upscale_frame
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -127,14 +126,8 @@ class Sam3Segmenter:
 
     def pixel_values(self, photo: np.ndarray):
         """The processor's preprocessing done with OpenCV (no full-size float copy of a 24 MP photo):
-        stretched to side x side (area filter when shrinking both ways), rescaled, normalised."""
-        torch = self._torch
-        h, w = photo.shape[:2]
-        s = self.side
-        interp = cv2.INTER_AREA if (h >= s and w >= s) else cv2.INTER_LINEAR
-        small = cv2.resize(np.ascontiguousarray(photo[..., :3]), (s, s), interpolation=interp)
-        x = torch.as_tensor(small, device=self.device).permute(2, 0, 1)[None].float()
-        return (x * self._a + self._b).to(self.dtype)
+        stretched to side x side, rescaled, normalised, in the model's dtype."""
+        return stretched_pixels(photo, self.side, (self._a, self._b)).to(self.dtype)
 
     def embed(self, photo: np.ndarray, check_cancel=None, progress=None) -> tuple[str, bool, object]:
         """(content key, served from memory?, the FPN maps as a Sam3VisionEncoderOutput). `progress`

@@ -343,3 +343,18 @@ def pixel_affine(image_processor, device: str):
     std = np.asarray(ip.image_std, np.float32) if ip.do_normalize else np.ones(3, np.float32)
     return (torch.as_tensor(scale / std, device=device).view(1, 3, 1, 1),
             torch.as_tensor(-mean / std, device=device).view(1, 3, 1, 1))
+
+
+def stretched_pixels(photo: np.ndarray, side: int, affine):
+    """A transformers SAM processor's preprocessing done with OpenCV (no full-size float copy of a
+    24 MP photo): the whole photo stretched to side x side (area filter when shrinking both ways,
+    bilinear otherwise), then `affine` (pixel_affine's a, b). 1x3xSxS float32 on a's device."""
+    # heavy: torch loads with the first model, not when the app starts
+    import torch
+
+    a, b = affine
+    h, w = photo.shape[:2]
+    interp = cv2.INTER_AREA if (h >= side and w >= side) else cv2.INTER_LINEAR
+    small = cv2.resize(np.ascontiguousarray(photo[..., :3]), (side, side), interpolation=interp)
+    x = torch.as_tensor(small, device=a.device).permute(2, 0, 1)[None].float()
+    return x * a + b

@@ -159,9 +159,6 @@ class ElidedLabel(QLabel):
         self._elide()
         self.updateGeometry()
 
-    def full_text(self) -> str:
-        return self._full
-
     def sizeHint(self) -> QSize:  # noqa: N802
         hint = super().sizeHint()
         return QSize(min(self.fontMetrics().horizontalAdvance(self._full) + 6, self.maximumWidth()), hint.height())

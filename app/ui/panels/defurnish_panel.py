@@ -71,17 +71,10 @@ class DefurnishPanel(QWidget):
         col.add(form)
         finish_panel(self, col, actions.defurnish, "Remove furniture")
 
-        for w in (self.prefill, self.model_set, self.lora.combo):
-            w.currentIndexChanged.connect(self.changed)
-        self.lora.scale.valueChanged.connect(self.changed)
-        for w in (self.steps, self.variations, self.margin, self.seed.spin):
-            w.valueChanged.connect(self.changed)
-        self.guidance.valueChanged.connect(self.changed)
-        self.fast.toggled.connect(self.changed)
-        self.strength.valueChanged.connect(self.changed)
+        self.prefill.currentIndexChanged.connect(self.changed)
+        self.margin.valueChanged.connect(self.changed)
         self.prompt.textChanged.connect(self.changed)
         self.margin_auto.toggled.connect(self.changed)
-        self.seed.lock.toggled.connect(self.changed)
         for sig in (self.show_margin.toggled, self.margin_auto.toggled, self.margin.valueChanged):
             sig.connect(lambda *_: self.margin_preview.emit(self.show_margin.isChecked(), self.margin_px() or 0))
 

@@ -119,7 +119,8 @@ AUTO_GUIDANCE = -0.5  # the guidance box's minimum, shown as "Auto"
 
 
 def add_sampling_rows(owner, form: QFormLayout, *, variations: int, strength: int) -> None:
-    """Model set, LoRA, steps, guidance, fast mode, strength, seed and variations, as attributes of `owner`.
+    """Model set, LoRA, steps, guidance, fast mode, strength, seed and variations, as attributes of `owner`,
+    each wired to `owner.changed`.
 
     Steps and guidance start at "Auto": the model set's preset (30 / 7.5 for SD, 50 / 30 for FLUX Fill,
     9 / 0 for Z-Image Turbo). Fast mode runs the set's step-distillation preset instead."""
@@ -150,6 +151,11 @@ def add_sampling_rows(owner, form: QFormLayout, *, variations: int, strength: in
                           ("Guidance", owner.guidance), ("Speed", owner.fast), ("Strength", owner.strength),
                           ("Seed", owner.seed), ("Variations", owner.variations)):
         form.addRow(label, widget)
+    for signal in (owner.model_set.currentIndexChanged, owner.lora.combo.currentIndexChanged,
+                   owner.lora.scale.valueChanged, owner.steps.valueChanged, owner.guidance.valueChanged,
+                   owner.fast.toggled, owner.strength.valueChanged, owner.seed.spin.valueChanged,
+                   owner.seed.lock.toggled, owner.variations.valueChanged):
+        signal.connect(owner.changed)  # every panel's settings are remembered the same way
 
 
 def sampling_values(owner) -> dict:

@@ -85,16 +85,11 @@ class RepaintPanel(QWidget):
         finish_panel(self, col, actions.repaint, "Repaint")
 
         self.target.currentIndexChanged.connect(self._target_changed)
-        for w in (self.target, self.model_set):
-            w.currentIndexChanged.connect(self.changed)
-        for w in (self.steps, self.variations, self.seed.spin, self.blur):
-            w.valueChanged.connect(self.changed)
-        self.guidance.valueChanged.connect(self.changed)
-        self.strength.valueChanged.connect(self.changed)
+        self.target.currentIndexChanged.connect(self.changed)
+        self.blur.valueChanged.connect(self.changed)
         self.negative.textChanged.connect(self.changed)
         self.prompts.textChanged.connect(self.changed)
         self.noise.toggled.connect(self.changed)
-        self.seed.lock.toggled.connect(self.changed)
         self._target_changed()
 
     def _target_changed(self) -> None:

@@ -73,19 +73,12 @@ class StagePanel(QWidget):
         add_sampling_rows(self, form, variations=2, strength=100)
         col.add(form)
         finish_panel(self, col, actions.stage, "Stage room")
-        for w in (self.style, self.room, self.model_set, self.lora.combo):
+        for w in (self.style, self.room):
             w.currentIndexChanged.connect(self.changed)
-        self.lora.scale.valueChanged.connect(self.changed)
-        for w in (self.steps, self.variations, self.seed.spin):
-            w.valueChanged.connect(self.changed)
-        self.guidance.valueChanged.connect(self.changed)
-        self.fast.toggled.connect(self.changed)
-        self.strength.valueChanged.connect(self.changed)
         for w in (self.avoid, self.negative):
             w.textChanged.connect(self.changed)
         self.prompt.textChanged.connect(self.changed)
         self.use_mask.toggled.connect(self.changed)
-        self.seed.lock.toggled.connect(self.changed)
 
     def values(self) -> dict:
         return {

@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.engine.models.entries import ARCH_MULTIPLE
-
 
 @dataclass
 class SampleArgs:
@@ -32,20 +30,13 @@ class Family:
     """Defaults are Stable Diffusion's; each family overrides what differs."""
 
     arch = ""
-    latent_channels = 4
     big = False  # a multi-billion-parameter model: quantization and offload plans apply
     resident_vram_gb = 0.0  # VRAM to keep everything resident at 1024 px, big text encoder in nf4
     resident_vram_gb_bf16 = 0.0  # the same with the text encoder in bf16 (no bitsandbytes)
-    uses_negative = True
     uses_strength = True
     default_steps = 30
     default_guidance = 7.5
     dtype_on_cuda = "float16"
-
-    @property
-    def multiple(self) -> int:
-        """Crop sides are multiples of this (the catalog's table: the VAE's 8, SDXL's 64, 2x2 packing's 16)."""
-        return ARCH_MULTIPLE[self.arch]
 
     def load(self, cache, models):  # -> pipeline
         raise NotImplementedError

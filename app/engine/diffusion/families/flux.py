@@ -39,11 +39,9 @@ def fill_control_pipeline_class():
 
 class FluxFamily(Family):
     arch = "flux"
-    latent_channels = 16
     big = True
     resident_vram_gb = 22.0  # Q8_0 transformer (12.7) + nf4 T5 (2.7) + ControlNet (4.3) + activations at 1024 px
     resident_vram_gb_bf16 = 29.0  # with T5 in bf16 (9.5)
-    uses_negative = False  # guidance-distilled: no negative prompt, no classifier-free guidance
     default_steps = 50  # the model card's setting
     default_guidance = 30.0  # Fill [dev]'s distilled guidance: the model card's value
     dtype_on_cuda = "bfloat16"

@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 
 class ZImageFamily(Family):
     arch = "zimage"
-    latent_channels = 16
     big = True
     resident_vram_gb = 22.0  # bf16 transformer (11.5) + nf4 Qwen3-4B (2.2) + ControlNet (6.3) + activations
     resident_vram_gb_bf16 = 28.0  # with Qwen3-4B in bf16 (7.5)
