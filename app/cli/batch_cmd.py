@@ -15,7 +15,7 @@ import time
 
 from tqdm import tqdm
 
-from app import settings
+from app.cli.common import quality
 from app.engine import BATCH_TASKS as TASKS
 from app.engine import BatchOptions, BatchSession
 from app.errors import UserError
@@ -53,7 +53,7 @@ def register(sub) -> None:
     p.add_argument("--negative", default="", metavar="TEXT")
     p.add_argument("--margin", type=int, default=None, metavar="PX", help="de-furnishing ring around mask files")
     p.add_argument("--prefill", default="telea", choices=["telea", "ns", "erase", "none"])
-    p.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG/WebP quality")
+    p.add_argument("--quality", type=quality, default=95, metavar="Q", help="JPEG/WebP quality (1-100)")
     p.add_argument("--format", default=None, choices=["jpg", "png", "tif", "webp"],
                    help="output format (default: JPEG for JPEG photos, PNG for the rest)")
     p.add_argument("--disclose", action="store_true", help=f"stamp '{DISCLOSURE}' on every output")
@@ -128,7 +128,7 @@ def run_batch_command(args) -> int:
         raise UserError(f"--workers must be between 1 and 256 (got {args.workers})")
     console = Console(args.json, sys.stdout)
     session = BatchSession(args.source, options_from(args), args.output, retry_failed=args.retry_failed,
-                           listener=console, max_pixels=settings.max_pixels())
+                           listener=console)
     console.session = session
     # stdout carries only the JSON lines: what libraries print there (Ray relays worker errors) goes to stderr
     sys.stdout = sys.stderr

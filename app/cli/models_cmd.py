@@ -303,13 +303,10 @@ def run_verify(args) -> int:
         names += catalog.set_models(n) if n in catalog.sets and n not in catalog.entries else [n]
     printer = _Printer()
     results = []
-    try:
-        for n in names:
-            results.append(_with_cancel(lambda cancel, n=n: verify(catalog, n, progress=printer if not args.json
-                                                                    else None, cancel=cancel, deep=not args.quick)))
-            printer.end()
-    finally:
-        pass
+    for n in names:
+        results.append(_with_cancel(lambda cancel, n=n: verify(catalog, n, progress=printer if not args.json
+                                                                else None, cancel=cancel, deep=not args.quick)))
+        printer.end()
     ok = all(r["ok"] for r in results)
     if args.json:
         emit_json({"models_dir": str(catalog.root), "ok": ok, "results": results})

@@ -27,6 +27,7 @@ from app.cli.common import (
     models_folder,
     output_paths,
     photo_input,
+    quality,
     run_alone,
     with_sidecars,
 )
@@ -61,7 +62,7 @@ def register(sub) -> None:
                    help="start from noise instead of what is there (strength 1, guided only by the surroundings)")
     p.add_argument("--variations", type=int, default=1, metavar="K", help="outputs per prompt")
     p.add_argument("--seed", type=int, default=None, metavar="S")
-    p.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG/WebP quality")
+    p.add_argument("--quality", type=quality, default=95, metavar="Q", help="JPEG/WebP quality (1-100)")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="a file (one output) or a folder")
     add_engine_options(p)
     p.set_defaults(run=run_repaint_command)

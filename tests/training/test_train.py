@@ -130,6 +130,11 @@ def test_bad_options_and_missing_lpips_name_the_problem(small_dataset, train_onl
     proc = run_cli("train-lora", small_dataset, "--task", "defurnish", "--models", "tiny", "-o",
                    tmp_path / "z.safetensors", "--steps", 2, check_rc=2)
     assert "LPIPS" in proc.stderr and "models download" in proc.stderr
+    # the failed run saved nothing, so the corrected command may use the same name
+    assert (tmp_path / "z.training").is_dir()
+    run_cli("train-lora", small_dataset, "--task", "defurnish", "--models", lpips_models, "--base", "tiny", "-o",
+            tmp_path / "z.safetensors", "--steps", 1)
+    assert (tmp_path / "z.safetensors").is_file()
     (tmp_path / "taken.safetensors").write_bytes(b"mine")
     proc = run_cli(*base, "-o", tmp_path / "taken.safetensors", "--steps", 1, check_rc=2)
     assert "exists" in proc.stderr and (tmp_path / "taken.safetensors").read_bytes() == b"mine"

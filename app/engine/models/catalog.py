@@ -149,19 +149,21 @@ class Catalog(CatalogOnDisk):
     def set_names(self) -> list[str]:
         return list(self.sets)
 
-    def set_models(self, name: str) -> list[str]:
+    def set_spec(self, name: str) -> dict:
+        """The set's table as the catalog has it; UserError naming the known sets for an unknown name."""
         spec = self.sets.get(name)
         if spec is None:
             known = ", ".join(self.sets) or "none"
             raise UserError(f"unknown model set '{name}' (known: {known})")
+        return spec
+
+    def set_models(self, name: str) -> list[str]:
+        spec = self.set_spec(name)
         return [spec[k] for k in _SET_ROLES if spec.get(k)]
 
     def resolve_set(self, name: str) -> ModelSet:
         self.refresh()
-        spec = self.sets.get(name)
-        if spec is None:
-            known = ", ".join(self.sets) or "none"
-            raise UserError(f"unknown model set '{name}' (known: {known})")
+        spec = self.set_spec(name)
         paths: dict[str, Path | None] = {}
         for key, role in _SET_ROLES.items():
             model = spec.get(key)

@@ -163,9 +163,12 @@ def inspect_file(path: Path) -> FileInfo:
     if suffix in (".pth", ".pt"):
         return inspect_sam(path)
     if suffix != ".safetensors":
-        kind = "pickle" if suffix in (".ckpt", ".bin", ".pkl") else "unknown"
-        return FileInfo(path, kind, None, problem=(
-            f"{suffix or 'this'} files can run code when loaded; RoomStager only loads .safetensors for diffusion "
+        if suffix not in (".ckpt", ".bin", ".pkl"):
+            return FileInfo(path, "unknown", None, problem=(
+                f"not a model file RoomStager reads ({suffix or 'no suffix'}): import a .safetensors model "
+                f"or a SAM .pth checkpoint"))
+        return FileInfo(path, "pickle", None, problem=(
+            f"{suffix} files can run code when loaded; RoomStager only loads .safetensors for diffusion "
             f"weights. Convert it to .safetensors in the tool it came from, or download the catalog's model."))
     header, metadata = read_header(path)
     return classify(path, header, metadata)

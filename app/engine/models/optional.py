@@ -27,7 +27,7 @@ def find_optional(catalog, set_name: str | None, key: str) -> tuple[str, Path] |
     imported one); None when there is none. A model the set names, when no other of its role is
     installed, raises ModelMissing (with how to get it)."""
     role = ROLES[key]
-    spec = catalog.sets.get(set_name or "", {}) if set_name else {}
+    spec = catalog.set_spec(set_name) if set_name else {}
     name = next((spec[k] for k in SET_KEYS[key] if spec.get(k)), None)
     if name:
         entry = catalog.entry(name)
