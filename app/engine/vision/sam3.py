@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from app.engine.vision.detections import box_iou
-from app.engine.vision.segmenter import ContentKeys, pixel_affine, stretched_pixels, upscale_frame
+from app.engine.vision.segmenter import EmbeddingMemory, pixel_affine, stretched_pixels, upscale_frame
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -116,10 +114,7 @@ class Sam3Segmenter:
         self.side = side
         self._a, self._b = pixel_affine(ip, device)
         self.chunk = CHUNK.get(device, 4)
-        self._keys = ContentKeys()
-        self._memory: OrderedDict[str, object] = OrderedDict()
-        self._memory_items = memory_items
-        self._lock = threading.Lock()
+        self._memory = EmbeddingMemory(memory_items)
         self.encodes = 0  # embeddings computed (not served from memory)
 
     # ---- the photo -------------------------------------------------------------
@@ -134,21 +129,17 @@ class Sam3Segmenter:
         (step, total, message) hears of each ViT layer; it and `check_cancel` may raise to stop."""
         from transformers.models.sam3.modeling_sam3 import Sam3VisionEncoderOutput
 
-        key = self._keys.key(photo)
-        with self._lock:
-            if key in self._memory:
-                self._memory.move_to_end(key)
-                return key, True, self._memory[key]
+        key = self._memory.key(photo)
+        emb = self._memory.get(key)
+        if emb is not None:
+            return key, True, emb
         with self._layer_hooks(check_cancel, progress), self._torch.inference_mode():
             full = self.model.get_vision_features(pixel_values=self.pixel_values(photo))
         # only what the decoders read: the ViT's last hidden state (tens of MB) is dropped
         emb = Sam3VisionEncoderOutput(fpn_hidden_states=full.fpn_hidden_states,
                                       fpn_position_encoding=full.fpn_position_encoding)
         self.encodes += 1
-        with self._lock:
-            self._memory[key] = emb
-            while len(self._memory) > self._memory_items:
-                self._memory.popitem(last=False)
+        self._memory.put(key, emb)
         return key, False, emb
 
     @contextmanager

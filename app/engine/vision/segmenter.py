@@ -135,6 +135,33 @@ class ContentKeys:
         return digest
 
 
+class EmbeddingMemory:
+    """The last few embeddings in memory, keyed by photo content; thread-safe (the engine's worker
+    computes them, clicks read them)."""
+
+    def __init__(self, items: int):
+        self._keys = ContentKeys()
+        self._items: OrderedDict[str, object] = OrderedDict()
+        self._limit = items
+        self._lock = threading.Lock()
+
+    def key(self, photo: np.ndarray) -> str:
+        return self._keys.key(photo)
+
+    def get(self, key: str):
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def put(self, key: str, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._limit:
+                self._items.popitem(last=False)
+
+
 def disk_cache_budget() -> int:
     """Bytes the on-disk embeddings of one SAM model may take: $ROOMSTAGER_SAM_CACHE_MB, default 2 GB
     (about 500 photos with SAM 1, 125 with SAM 2)."""
@@ -177,10 +204,7 @@ class Segmenter:
         self.sam = self.backend.model  # the torch model (segment-anything Sam, or transformers Sam2Model)
         self.device = device
         self.cache_dir = Path(cache_dir) / hashlib.sha1(model_id.encode()).hexdigest()[:16] if cache_dir else None
-        self._memory: OrderedDict[str, Embedding] = OrderedDict()
-        self._memory_items = memory_items
-        self._keys = ContentKeys()
-        self._lock = threading.Lock()
+        self._memory = EmbeddingMemory(memory_items)
         self._torch = torch
         self.encodes = 0  # how many embeddings were computed (not served from a cache)
         self.cache_budget = disk_cache_budget() if cache_budget is None else cache_budget
@@ -189,20 +213,16 @@ class Segmenter:
 
     def embed(self, photo: np.ndarray) -> tuple[str, bool, Embedding]:
         """(content key, served from cache?, embedding)."""
-        key = self._keys.key(photo)
-        with self._lock:
-            if key in self._memory:
-                self._memory.move_to_end(key)
-                return key, True, self._memory[key]
+        key = self._memory.key(photo)
+        emb = self._memory.get(key)
+        if emb is not None:
+            return key, True, emb
         emb = self._load_disk(key)
         cached = emb is not None
         if emb is None:
             emb = self._encode(photo)
             self._save_disk(key, emb)
-        with self._lock:
-            self._memory[key] = emb
-            while len(self._memory) > self._memory_items:
-                self._memory.popitem(last=False)
+        self._memory.put(key, emb)
         return key, cached, emb
 
     def _encode(self, photo: np.ndarray) -> Embedding:
@@ -302,19 +322,28 @@ def upscale_logits(logits: np.ndarray, input_size: tuple[int, int], original_siz
 
 def upscale_frame(frame: np.ndarray, original_size: tuple[int, int]) -> np.ndarray:
     """Logits whose frame covers exactly the photo -> bool mask at photo size (bilinear, half-pixel
-    centres: torch's align_corners=False), thresholded at 0.
+    centres: torch's align_corners=False), thresholded at 0."""
+    mask = np.zeros(original_size, dtype=bool)
+    found = upscale_window(frame, original_size)
+    if found is not None:
+        x0, y0, window = found
+        mask[y0:y0 + window.shape[0], x0:x0 + window.shape[1]] = window
+    return mask
 
-    Only the window around positive logits is resampled at full size, and in
-    int16 (1/256 logit steps) rather than float: a 24 MP mask costs
-    milliseconds instead of a full-frame float resize.
+
+def upscale_window(frame: np.ndarray, original_size: tuple[int, int]) -> tuple[int, int, np.ndarray] | None:
+    """As upscale_frame, but only the window around the positive logits: (x0, y0, bool window) in
+    photo pixels, or None when nothing is positive.
+
+    The window is resampled at full size in int16 (1/256 logit steps) rather than float: a 24 MP
+    mask costs milliseconds instead of a full-frame float resize.
     """
     oh, ow = original_size
     ih, iw = frame.shape[:2]
     frame = np.ascontiguousarray(frame, dtype=np.float32)
-    mask = np.zeros((oh, ow), dtype=bool)
     rows = np.flatnonzero((frame > 0).any(axis=1))
     if len(rows) == 0:
-        return mask
+        return None
     cols = np.flatnonzero((frame > 0).any(axis=0))
     fx, fy = iw / ow, ih / oh  # photo pixel -> frame pixel
     # one frame pixel of margin: bilinear weights reach that far
@@ -322,13 +351,11 @@ def upscale_frame(frame: np.ndarray, original_size: tuple[int, int]) -> np.ndarr
     y0, y1 = max(int((rows[0] - 1) / fy), 0), min(int((rows[-1] + 2) / fy) + 1, oh)
     fixed = np.clip(frame * 256.0, -32767, 32767).astype(np.int16)
     if (x1 - x0) * (y1 - y0) > ow * oh // 4:  # big object: a plain resize is the faster kernel
-        np.greater(cv2.resize(fixed, (ow, oh), interpolation=cv2.INTER_LINEAR), 0, out=mask)
-        return mask
+        return 0, 0, cv2.resize(fixed, (ow, oh), interpolation=cv2.INTER_LINEAR) > 0
     m = np.float32([[fx, 0, (x0 + 0.5) * fx - 0.5], [0, fy, (y0 + 0.5) * fy - 0.5]])
     window = cv2.warpAffine(fixed, m, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                             borderMode=cv2.BORDER_REPLICATE)
-    np.greater(window, 0, out=mask[y0:y1, x0:x1])
-    return mask
+    return x0, y0, window > 0
 
 
 def pixel_affine(image_processor, device: str):
