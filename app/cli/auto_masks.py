@@ -13,7 +13,6 @@ writing a mask: there is never a whole-photo fallback.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from app.cli.common import (
     Stopwatch,
@@ -24,10 +23,10 @@ from app.cli.common import (
     models_folder,
     photo_input,
     run_alone,
+    write_mask_and_objects,
 )
-from app.engine import AutoMaskRequest, AutoMaskResult
+from app.engine import AutoMaskRequest, AutoMaskResult, photo_fields
 from app.errors import UserError
-from app.imaging.io import write_mask
 from app.imaging.targets import folder, mask
 
 AUTO_TARGETS = ("furniture", "floor", "structure")
@@ -61,8 +60,7 @@ def add_auto_options(p, with_target: bool) -> None:
 
 def auto_request(args, photo, target: str) -> AutoMaskRequest:
     return AutoMaskRequest(
-        photo=photo.pixels, photo_path=str(photo.path), models=args.models, model_set=args.model_set,
-        device=args.device, target=target, method=args.method, prompt=args.detect_prompt,
+        **photo_fields(photo, args), target=target, method=args.method, prompt=args.detect_prompt,
         box_threshold=args.box_threshold, text_threshold=args.text_threshold, margin_px=args.margin,
         band=getattr(args, "band", 0.35), exclude=list(args.exclude),
     )
@@ -95,13 +93,7 @@ def run_auto_segment(args) -> int:
                        "objects": [o.to_dict() for o in result.objects], "models": result.models})
         describe(result)
         raise UserError(result.message or f"no {args.auto} was found: nothing was written")
-    objects = Path(args.objects_dir) if args.objects_dir else None
-    names = [objects / f"{i:02d}-{file_label(o.label)}.png" for i, o in enumerate(result.objects, 1)] if objects else []
-    check_outputs(inputs, [mask(args.output), *map(mask, names)])  # now that the objects' names are known
-    out = write_mask(args.output, result.mask, protect=inputs)
-    outputs = [str(out)]
-    for name, o in zip(names, result.objects if objects else [], strict=True):
-        outputs.append(str(write_mask(name, o.mask, protect=[*inputs, out])))
+    outputs = write_mask_and_objects(args, inputs, result.mask, result.objects)
     if args.json:
         emit_json({"outputs": outputs, "target": result.target, "margin_px": result.margin_px,
                    "area": int(result.mask.sum()), "objects": [o.to_dict() for o in result.objects],
@@ -109,12 +101,8 @@ def run_auto_segment(args) -> int:
                    "timings": {**result.timings, "total_s": clock()}})
     else:
         describe(result)
-        print(out)
+        print(outputs[0])
     return 0
-
-
-def file_label(label: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in label).strip("-")[:60] or "object"
 
 
 def auto_furniture_mask(args, photo):

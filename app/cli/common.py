@@ -11,8 +11,8 @@ from pathlib import Path
 
 from app.engine import Engine, Finished, Progress, check_lora_file, default_models_dir, tiny_models_dir
 from app.errors import UserError
-from app.imaging.io import read_mask, read_photo
-from app.imaging.targets import IMAGE_FORMATS, Input, Target, check_write_targets, image, named
+from app.imaging.io import read_mask, read_photo, write_mask
+from app.imaging.targets import IMAGE_FORMATS, Input, Target, check_write_targets, image, mask, named
 
 
 def quality(text: str) -> int:
@@ -167,6 +167,21 @@ def lora_input(spec: str | None) -> Input:
 def check_outputs(inputs: list, outputs: list[Target | Path]) -> None:
     """Every write target of a command, checked before the job: never an input, always writable."""
     check_write_targets(inputs, outputs)
+
+
+def file_label(label: str) -> str:
+    """An object's label as a file name part: letters and digits, the rest as dashes."""
+    return "".join(c if c.isalnum() else "-" for c in label).strip("-")[:60] or "object"
+
+
+def write_mask_and_objects(args, inputs: list, whole, objects) -> list[str]:
+    """The selection to -o and, with --objects-dir, each object to DIR/NN-label.png; returns the
+    paths written. Every name is checked before the first file is written."""
+    folder = Path(args.objects_dir) if args.objects_dir else None
+    names = [folder / f"{i:02d}-{file_label(o.label)}.png" for i, o in enumerate(objects, 1)] if folder else []
+    check_outputs(inputs, [mask(args.output), *map(mask, names)])
+    out = write_mask(args.output, whole, protect=inputs)
+    return [str(out)] + [str(write_mask(n, o.mask, protect=[*inputs, out])) for n, o in zip(names, objects, strict=False)]
 
 
 def with_sidecars(files: list[Path]) -> list[Target]:

@@ -25,7 +25,7 @@ from app.cli.common import (
     run_alone,
     with_sidecars,
 )
-from app.engine import DefurnishRequest, StageRequest
+from app.engine import DefurnishRequest, StageRequest, photo_fields
 from app.errors import UserError
 from app.imaging.disclosure import stamp
 from app.imaging.io import write_photo
@@ -79,8 +79,7 @@ def register(sub) -> None:
 
 def _common(args, photo) -> dict:
     fields = dict(
-        photo=photo.pixels, photo_path=str(photo.path), models=args.models, model_set=args.model_set,
-        device=args.device, prompt=args.prompt, negative=args.negative, steps=args.steps,
+        **photo_fields(photo, args), prompt=args.prompt, negative=args.negative, steps=args.steps,
         guidance=args.guidance, seed=args.seed, variations=args.variations,
         lora=args.lora, lora_scale=args.lora_scale, fast=args.fast,
     )

@@ -16,7 +16,7 @@ from app.cli.common import (
     photo_input,
     run_alone,
 )
-from app.engine import GuidesRequest
+from app.engine import GuidesRequest, photo_fields
 from app.imaging.io import write_mask, write_photo
 from app.imaging.targets import folder, image, mask
 
@@ -38,9 +38,7 @@ def run_guides_command(args) -> int:
     inputs = [photo_input(photo.path), models_folder(args.models)]
     files = [out / "canny.png", out / "depth.png", out / "staging_area.png"]
     check_outputs(inputs, [folder(out), image(files[0]), image(files[1]), mask(files[2])])
-    request = GuidesRequest(photo=photo.pixels, photo_path=str(photo.path), models=args.models,
-                               model_set=args.model_set, device=args.device,
-                               canny_low=args.canny_low, canny_high=args.canny_high)
+    request = GuidesRequest(**photo_fields(photo, args), canny_low=args.canny_low, canny_high=args.canny_high)
     result = run_alone(args, request)
     written = [
         write_photo(files[0], np.dstack([result.canny] * 3), sidecar=False, protect=inputs),

@@ -31,7 +31,7 @@ from app.cli.common import (
     run_alone,
     with_sidecars,
 )
-from app.engine import RepaintRequest
+from app.engine import RepaintRequest, photo_fields
 from app.errors import UserError
 from app.imaging.io import write_photo, write_text
 from app.imaging.targets import named
@@ -92,8 +92,7 @@ def build_request(args, photo) -> RepaintRequest:
     mode = "keep" if args.keep else "mask" if args.mask else "region"
     mask = load_mask(args.keep or args.mask, photo)
     request = RepaintRequest(
-        photo=photo.pixels, photo_path=str(photo.path), models=args.models, model_set=args.model_set,
-        device=args.device, mode=mode, region=args.region, mask=mask, prompts=read_prompts(args),
+        **photo_fields(photo, args), mode=mode, region=args.region, mask=mask, prompts=read_prompts(args),
         negative=args.negative, strength=args.strength, guidance=args.guidance, steps=args.steps,
         blur_px=args.blur, noise_background=args.noise_background, variations=args.variations, seed=args.seed,
     )

@@ -25,7 +25,7 @@ from app.cli.common import (
     run_alone,
 )
 from app.engine import ROOM_FORMATS as FORMATS
-from app.engine import Room3DRequest, focal_35mm_from_exif, write_room
+from app.engine import Room3DRequest, focal_35mm_from_exif, photo_fields, write_room
 from app.errors import UserError
 from app.imaging.targets import Input, named
 
@@ -58,8 +58,7 @@ def run_room3d_command(args) -> int:
                             f"{photo.size[0]}x{photo.size[1]}: give a result of this photo")
         result_img, protect = other.pixels, protect + [Input(other.path, "the result to colour the room with")]
     focal = args.focal_35mm if args.focal_35mm is not None else focal_35mm_from_exif(photo.exif)
-    request = Room3DRequest(photo=photo.pixels, photo_path=str(photo.path), models=args.models,
-                               model_set=args.model_set, device=args.device, result=result_img, focal_35mm=focal,
+    request = Room3DRequest(**photo_fields(photo, args), result=result_img, focal_35mm=focal,
                                max_side=args.resolution, points=args.points)
     request.validate()
     check_outputs(protect, [named(out, *FORMATS), named(out.with_name(out.name + ".json"))])  # before the job

@@ -22,7 +22,7 @@ from app.cli.text_masks import (
     add_text_options,
     run_text_segment_command,  # every instance of a named thing (SAM 3)
 )
-from app.engine import SegmentRequest
+from app.engine import SegmentRequest, photo_fields
 from app.errors import UserError
 from app.imaging.io import write_mask
 from app.imaging.targets import mask
@@ -80,9 +80,7 @@ def run_segment_command(args) -> int:
     photo = load_photo(args.photo)
     inputs = [photo_input(photo.path), models_folder(args.models)]
     check_outputs(inputs, [mask(args.output)])
-    request = SegmentRequest(photo=photo.pixels, photo_path=str(photo.path), models=args.models,
-                                model_set=args.model_set, device=args.device, points=points, box=box,
-                                mask_index=args.mask_index)
+    request = SegmentRequest(**photo_fields(photo, args), points=points, box=box, mask_index=args.mask_index)
     result = run_alone(args, request)
     out = write_mask(args.output, result.mask, protect=inputs)
     if args.json:

@@ -11,9 +11,7 @@ When nothing is found the command says so and exits with status 2 without writin
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from app.cli.auto_masks import file_label
 from app.cli.common import (
     Stopwatch,
     check_outputs,
@@ -23,10 +21,10 @@ from app.cli.common import (
     models_folder,
     photo_input,
     run_alone,
+    write_mask_and_objects,
 )
-from app.engine import TextSegmentRequest, TextSegmentResult
+from app.engine import TextSegmentRequest, TextSegmentResult, photo_fields
 from app.errors import UserError
-from app.imaging.io import write_mask
 from app.imaging.targets import folder, mask
 
 
@@ -59,27 +57,20 @@ def run_text_segment_command(args) -> int:
     photo = load_photo(args.photo)
     inputs = [photo_input(photo.path), models_folder(args.models)]
     check_outputs(inputs, [mask(args.output), *([folder(args.objects_dir)] if args.objects_dir else [])])
-    request = TextSegmentRequest(photo=photo.pixels, photo_path=str(photo.path), models=args.models,
-                                    model_set=args.model_set, device=args.device, text=args.text,
-                                    threshold=args.min_score, max_instances=args.max_instances)
+    request = TextSegmentRequest(**photo_fields(photo, args), text=args.text, threshold=args.min_score,
+                                    max_instances=args.max_instances)
     request.validate()  # before the engine starts: a bad --text costs nothing
     result = run_alone(args, request)
     if not result.found:
         if args.json:
             emit_json({"outputs": [], "message": result.message, "objects": [], "model": result.model})
         raise UserError(result.message)
-    objects = Path(args.objects_dir) if args.objects_dir else None
-    names = [objects / f"{i:02d}-{file_label(o.label)}.png" for i, o in enumerate(result.objects, 1)] if objects else []
-    check_outputs(inputs, [mask(args.output), *map(mask, names)])  # now that the objects' names are known
-    out = write_mask(args.output, result.mask, protect=inputs)
-    outputs = [str(out)]
-    for name, o in zip(names, result.objects, strict=False):
-        outputs.append(str(write_mask(name, o.mask, protect=[*inputs, out])))
+    outputs = write_mask_and_objects(args, inputs, result.mask, result.objects)
     if args.json:
         emit_json({"outputs": outputs, "text": result.text, "model": result.model,
                    "area": int(result.mask.sum()), "objects": [o.to_dict() for o in result.objects],
                    "request": request.to_dict(), "timings": {**result.timings, "total_s": clock()}})
     else:
         describe(result)
-        print(out)
+        print(outputs[0])
     return 0

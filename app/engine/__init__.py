@@ -47,6 +47,7 @@ from app.engine.requests import (
     StageRequest,
     TextSegmentRequest,
     array_digest,
+    photo_fields,
     request_type,
 )
 from app.engine.results import (
@@ -92,7 +93,7 @@ __all__ = [
     "MaskObject", "MEMORY_MODES", "Orbit", "PHOTO_SUFFIXES", "photos_source", "pick_device", "plan",
     "previous_batch", "Progress", "quiet_libraries", "read_source", "read_training_log",
     "read_training_status", "remove", "render_points", "RepaintRequest", "Request", "request_training",
-    "request_type", "Room3DRequest", "Room3DResult", "ROOM_FORMATS", "run_batch_bench", "run_benchmarks",
+    "photo_fields", "request_type", "Room3DRequest", "Room3DResult", "ROOM_FORMATS", "run_batch_bench", "run_benchmarks",
     "safe_name", "SegmentRequest", "SegmentResult", "StageRequest", "Started", "table", "TextSegmentRequest",
     "TextSegmentResult", "tiny_models_dir", "train", "TRAIN_OPTIMIZERS", "TRAIN_PRECISIONS", "TRAIN_PRESETS",
     "TRAIN_SCHEDULERS", "TRAIN_TASKS", "TRAINABLE_ARCHES", "TrainConfig", "training_log_paths", "TRAINING_STATUS",

@@ -25,7 +25,7 @@ from PIL import Image
 from app import __version__
 from app.engine.batch.plan import BatchItem, BatchOptions
 from app.engine.events import Progress
-from app.engine.requests import AutoMaskRequest, DefurnishRequest, StageRequest
+from app.engine.requests import AutoMaskRequest, DefurnishRequest, StageRequest, photo_fields
 from app.errors import JobCancelled, UserError
 from app.imaging import disclosure
 from app.imaging.io import PhotoError, read_mask, read_photo, replace_file, write_photo
@@ -136,9 +136,7 @@ class ItemRunner:
         t = time.perf_counter()
         if spec.startswith("auto:"):
             target = spec.split(":", 1)[1]
-            request = AutoMaskRequest(photo=photo.pixels, photo_path=str(photo.path), models=self.options.models,
-                                         model_set=self.options.model_set, device=self.options.device,
-                                         target=target, margin_px=self.options.margin)
+            request = AutoMaskRequest(**photo_fields(photo, self.options), target=target, margin_px=self.options.margin)
             result = self._job(request, progress, cancel)
             timings["automask_s"] = time.perf_counter() - t
             if not result.mask.any():
@@ -153,18 +151,19 @@ class ItemRunner:
             raise _Failed("bad-mask", f"{spec}: the mask is empty (white = edit)")
         return mask, False
 
-    def _fields(self, item: BatchItem, pixels: np.ndarray, photo_path: str, prompt: str, variations: int) -> dict:
-        """The request fields `stage` / `defurnish` on the command line would use for the same options."""
+    def _fields(self, item: BatchItem, photo, prompt: str, variations: int, pixels: np.ndarray | None = None) -> dict:
+        """The request fields `stage` / `defurnish` on the command line would use for the same options
+        (`pixels`: other pixels of the same photo, the emptied room)."""
         o = self.options
-        fields = dict(photo=pixels, photo_path=photo_path, models=o.models, model_set=o.model_set, device=o.device,
-                      prompt=prompt, negative=o.negative, steps=o.steps, guidance=o.guidance, seed=item.seed,
-                      variations=variations)
+        fields = dict(photo_fields(photo, o), prompt=prompt, negative=o.negative, steps=o.steps, guidance=o.guidance,
+                      seed=item.seed, variations=variations)
+        if pixels is not None:
+            fields["photo"] = pixels
         if o.strength is not None:
             fields["strength"] = o.strength
         return fields
 
     def _process(self, item: BatchItem, photo, timings: dict, progress, cancel) -> dict:
-        path = str(photo.path)
         t = time.perf_counter()
         written: dict = {"thumb": self._thumb(photo.pixels, f"{item.id}-before")}
         timings["thumbs_s"] = time.perf_counter() - t
@@ -172,8 +171,7 @@ class ItemRunner:
             mask, ringed = self._mask(item, photo, "auto:furniture", timings, progress, cancel)
             staged_after = item.task == "defurnish+stage"
             prompt = "" if staged_after else item.prompt
-            request = DefurnishRequest(**self._fields(item, photo.pixels, path, prompt,
-                                                         1 if staged_after else item.variations),
+            request = DefurnishRequest(**self._fields(item, photo, prompt, 1 if staged_after else item.variations),
                                           mask=mask, margin_px=0 if ringed else self.options.margin,
                                           prefill=self.options.prefill)
             result = self._job(request, progress, cancel)
@@ -184,11 +182,11 @@ class ItemRunner:
             if not staged_after:
                 return written
             empty = result.images[0]
-            request = StageRequest(**self._fields(item, empty, path, item.prompt, item.variations), mask=None,
+            request = StageRequest(**self._fields(item, photo, item.prompt, item.variations, pixels=empty), mask=None,
                                       style=item.style, room=item.room)
         else:
             mask, _ = self._mask(item, photo, None, timings, progress, cancel)
-            request = StageRequest(**self._fields(item, photo.pixels, path, item.prompt, item.variations),
+            request = StageRequest(**self._fields(item, photo, item.prompt, item.variations),
                                       mask=mask, style=item.style, room=item.room)
         result = self._job(request, progress, cancel)
         _add_timings(timings, result.timings)

@@ -30,6 +30,7 @@ from app.engine.requests.base import (
     JobKind,
     Request,
     array_digest,
+    photo_fields,
 )
 from app.engine.requests.generation import DefurnishRequest, GenerationRequest, RepaintRequest, StageRequest
 
@@ -50,6 +51,6 @@ def request_type(kind: str) -> type[Request]:
 __all__ = [
     "AUTOMASK_METHODS", "AUTOMASK_TARGETS", "DEVICES", "PREFILLS", "REQUEST_TYPES", "SEED_LIMIT", "AutoMaskRequest",
     "DefurnishRequest", "EmbedRequest", "GenerationRequest", "GuidesRequest", "JobKind", "RepaintRequest", "Request",
-    "Room3DRequest", "SegmentRequest", "StageRequest", "TextSegmentRequest", "array_digest", "request_type",
+    "Room3DRequest", "SegmentRequest", "StageRequest", "TextSegmentRequest", "array_digest", "photo_fields", "request_type",
     "split_phrases",
 ]

@@ -51,6 +51,13 @@ def array_digest(array: np.ndarray) -> str:
     return h.hexdigest()
 
 
+def photo_fields(photo, source) -> dict:
+    """The fields every request about one photo shares: its pixels and path (a read photo), and where
+    the models come from (`source`: a command's arguments or the batch options)."""
+    return dict(photo=photo.pixels, photo_path=str(photo.path) if photo.path else None, models=source.models,
+                model_set=source.model_set, device=source.device)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return {"sha256": array_digest(value), "shape": list(value.shape)}
