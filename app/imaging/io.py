@@ -29,6 +29,7 @@ from . import _files, _meta, _pixels, png
 from ._commit import write_together
 from ._files import PhotoError
 from .targets import IMAGE_FORMATS, Input, Target, check_write_targets, image, named
+from .targets import mask as mask_target
 
 __all__ = ["Photo", "PhotoError", "read_mask", "read_metadata", "read_photo", "write_file", "write_mask", "write_photo",
            "write_text"]
@@ -164,6 +165,15 @@ def _open(path: Path, max_pixels: int | None, expect: tuple[int, int] | None = N
         yield img
 
 
+PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".jfif", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif"})
+
+
+def photos_in(folder: str | Path) -> list[Path]:
+    """The photos in `folder` by name (not its sub-folders, not hidden files such as macOS's ._ twins)."""
+    return sorted((p for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith(".")
+                   and p.suffix.lower() in PHOTO_SUFFIXES), key=lambda p: p.name.lower())
+
+
 def read_photo(path: str | Path, max_pixels: int | None = None, data: bytes | None = None) -> Photo:
     """Read a photo as upright RGB uint8; PhotoError (naming the file) for anything unusable.
     `max_pixels` defaults to the app's limit (settings.max_pixels). With `data`, the photo is
@@ -296,10 +306,10 @@ def write_mask(path: str | Path, mask: np.ndarray, protect: Iterable[Path | Inpu
     mask = np.asarray(mask)
     if mask.ndim != 2:
         raise ValueError(f"write_mask wants an HxW mask, got shape {mask.shape}")
-    check_write_targets(protect, [named(path, ".png", hint="masks are written as PNG: name it .png")])
-    img = Image.fromarray(np.where(mask.astype(bool), 255, 0).astype(np.uint8), "L")
+    check_write_targets(protect, [mask_target(path)])
+    data = png.encode_mask(mask.astype(bool, copy=False))
     try:
-        write_together([(path, lambda f: img.save(f, format="PNG"))])
+        write_together([(path, lambda f: f.write(data))])
     except OSError as e:
         raise PhotoError(f"{path}: cannot write it ({e.strerror or e})") from None
     return path

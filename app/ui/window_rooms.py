@@ -122,16 +122,19 @@ class RoomsMixin:
         if job is not self._room_job or doc is not self.doc:
             return
         self._room_for = base
-        self.view3d.set_room(result)
-        self.recolour_room3d()
+        self.view3d.set_room(result, colors_from=self._shown_pixels_for_room())
 
     def recolour_room3d(self) -> None:
-        """The shown result's colours on the room's geometry (the working image's when none is shown)."""
-        if self.view3d.room is None or self.doc is None:
+        """The shown result's colours on the room's geometry, while the 3D view is seen (showing it
+        recolours it: request_room3d)."""
+        if self.view3d.room is None or self.doc is None or not self.view3d.isVisible():
             return
+        self.view3d.show_colors_of(self._shown_pixels_for_room())
+
+    def _shown_pixels_for_room(self):
+        """The shown result's pixels; None for the working image's own colours."""
         shown = self.doc.result(self.shown_result) if self.shown_result else None
-        image = shown.image if shown is not None and shown.image.shape == self.doc.base.shape else None
-        self.view3d.show_colors_of(image)
+        return shown.image if shown is not None and shown.image.shape == self.doc.base.shape else None
 
     def export_room3d(self, path: str | None = None):
         room = self.view3d.room

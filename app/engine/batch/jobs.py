@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.errors import UserError
+from app.imaging.io import PHOTO_SUFFIXES, photos_in
 
 TASKS = ("stage", "defurnish", "defurnish+stage")
 KEYS = ("photo", "task", "mask", "style", "room", "prompt", "seed", "variations")
 AUTO_MASKS = ("auto:furniture", "auto:floor")
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".jfif", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif"}
 MAX_VARIATIONS = 16
 
 
@@ -64,8 +64,7 @@ def photos_source(paths: list[str | Path]) -> JobSource:
 
 
 def _folder(folder: Path) -> JobSource:
-    photos = sorted((f for f in folder.iterdir() if f.is_file() and not f.name.startswith(".")
-                     and f.suffix.lower() in PHOTO_SUFFIXES), key=lambda f: f.name.lower())
+    photos = photos_in(folder)
     if not photos:
         raise UserError(f"{folder}: no photos in this folder ({', '.join(sorted(PHOTO_SUFFIXES))})")
     return JobSource("folder", folder.resolve(), [JobRow(p.resolve(), p.name) for p in photos])

@@ -33,12 +33,11 @@ from app.engine.vision.detector import furniture_score, load_detector
 from app.errors import ModelMissing, UserError
 from app.imaging import masks
 from app.imaging.fills import classical_fill
-from app.imaging.io import read_mask, read_photo, write_mask, write_photo
+from app.imaging.io import PHOTO_SUFFIXES, photos_in, read_mask, read_photo, write_mask, write_photo
 from app.settings import MARGIN_AT_1024
 
 log = logging.getLogger(__name__)
 
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif"}
 
 
 @dataclass
@@ -85,7 +84,7 @@ class EvalSettings:
 def list_photos(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise UserError(f"{folder}: not a folder of empty-room photos")
-    photos = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+    photos = photos_in(folder)
     if not photos:
         raise UserError(f"{folder}: no photos (jpg, png, tif, webp, heic) in it")
     return photos

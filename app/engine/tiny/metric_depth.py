@@ -24,7 +24,9 @@ def write_depth_pro(path: Path) -> None:
     DepthProImageProcessor(size={"height": 2 * TINY_PATCH, "width": 2 * TINY_PATCH}).save_pretrained(path)
 
 
-def write_depth_anything_metric(path: Path) -> None:
+def write_depth_anything(path: Path, **head) -> None:
+    """A tiny Depth Anything V2 in its real layout: relative depth, or metric with
+    depth_estimation_type="metric" and max_depth in `head`."""
     from transformers import (  # lazily, as above
         DepthAnythingConfig,
         DepthAnythingForDepthEstimation,
@@ -38,7 +40,7 @@ def write_depth_anything_metric(path: Path) -> None:
     )
     config = DepthAnythingConfig(
         backbone_config=backbone, reassemble_hidden_size=32, neck_hidden_sizes=[8, 16, 32, 32], fusion_hidden_size=16,
-        head_hidden_size=8, depth_estimation_type="metric", max_depth=20,
+        head_hidden_size=8, **head,
     )
     DepthAnythingForDepthEstimation(config).save_pretrained(path, safe_serialization=True)
     DPTImageProcessor(

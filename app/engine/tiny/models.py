@@ -20,7 +20,7 @@ from app import settings
 from app.engine.diffusion.lama import build_lama
 from app.engine.tiny.detectors import write_detector, write_mask2former, write_oneformer
 from app.engine.tiny.families import CATALOG, write_families, write_sd_fast_loras
-from app.engine.tiny.metric_depth import write_depth_anything_metric, write_depth_pro
+from app.engine.tiny.metric_depth import write_depth_anything, write_depth_pro
 from app.engine.tiny.sam3 import write_sam3
 from app.engine.tiny.tokenizer import text_config, write_tokenizer
 from app.engine.vision.sam_model import build_sam
@@ -210,13 +210,13 @@ def write_tiny_models(root: Path) -> None:
     _write_sd15(root)
     _write_sdxl(root)
     _write_sam(root / "sam" / "tiny-sam.pth")
-    _write_depth(root / "depth" / "tiny-depth")
+    write_depth_anything(root / "depth" / "tiny-depth")
     write_detector(root / "detector" / "tiny-grounding-dino")
     write_oneformer(root / "segmenter" / "tiny-oneformer-ade")
     write_mask2former(root / "segmenter" / "tiny-mask2former-ade")
     _write_erase(root / "erase" / "tiny-erase.safetensors")
     write_depth_pro(root / "depth" / "tiny-depth-pro")
-    write_depth_anything_metric(root / "depth" / "tiny-depth-anything-metric")
+    write_depth_anything(root / "depth" / "tiny-depth-anything-metric", depth_estimation_type="metric", max_depth=20)
     write_sd_fast_loras(root)
     write_families(root, TINY_NATIVE)
     _write_sam3(root / "segmenter" / "tiny-sam3")  # last: it seeds torch itself
@@ -325,32 +325,6 @@ def _write_sam(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(build_sam(TINY_SAM_CONFIG).state_dict(), path)
     path.with_suffix(".json").write_text(json.dumps(TINY_SAM_CONFIG), encoding="utf-8")
-
-
-def _write_depth(path: Path) -> None:
-    # heavy: loaded on first use, not when the app starts
-    from transformers import (
-        DepthAnythingConfig,
-        DepthAnythingForDepthEstimation,
-        Dinov2Config,
-        DPTImageProcessor,
-    )
-
-    backbone = Dinov2Config(
-        hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64,
-        patch_size=14, image_size=126, out_features=["stage1", "stage2", "stage3", "stage4"],
-        reshape_hidden_states=False,
-    )
-    config = DepthAnythingConfig(
-        backbone_config=backbone, reassemble_hidden_size=32, neck_hidden_sizes=[8, 16, 32, 32],
-        fusion_hidden_size=16, head_hidden_size=8,
-    )
-    DepthAnythingForDepthEstimation(config).save_pretrained(path, safe_serialization=True)
-    DPTImageProcessor(
-        do_resize=True, size={"height": 126, "width": 126}, keep_aspect_ratio=True,
-        ensure_multiple_of=14, resample=3, do_pad=False,
-        image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225],
-    ).save_pretrained(path)
 
 
 def _write_sam3(path: Path) -> None:

@@ -37,9 +37,8 @@ from app.engine.training import crops
 from app.engine.training.manifest import SUMMARY, Sample, manifest_hash, sha256_file, write_manifest
 from app.errors import UserError
 from app.imaging import masks
-from app.imaging.io import PhotoError, read_photo, write_mask, write_photo
+from app.imaging.io import PhotoError, photos_in, read_photo, write_mask, write_photo
 
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif"}
 MIN_MASK_FRACTION = 0.002  # a mask that keeps less than this of the square after cropping is not used
 
 
@@ -93,11 +92,8 @@ class DatasetOptions:
         return self.margin if self.margin is not None else masks.scale_px(20, (self.size, self.size))
 
 
-def photos_in(folder: str | Path | None) -> list[Path]:
-    if folder is None:
-        return []
-    return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES
-                  and not p.name.startswith("."))
+def photos_of(folder: str | Path | None) -> list[Path]:
+    return [] if folder is None else photos_in(folder)
 
 
 def _reason(path: Path, exc: Exception) -> str:
@@ -201,7 +197,7 @@ def _summary(opts: DatasetOptions, samples: list[Sample], skipped: list[dict], f
 
 
 def _build_defurnish(opts: DatasetOptions, engine, writer: _Writer, skipped: list[dict], progress) -> None:
-    empties = photos_in(opts.empty_dir)
+    empties = photos_of(opts.empty_dir)
     if not empties:
         raise UserError(f"{opts.empty_dir}: no photos (jpg, png, tif, webp, heic) in it")
     size, margin = opts.size, opts.margin_px()
@@ -241,7 +237,7 @@ def _build_defurnish(opts: DatasetOptions, engine, writer: _Writer, skipped: lis
 
 
 def _masks_from_folder(opts: DatasetOptions, skipped: list[dict], progress) -> list:
-    files = photos_in(opts.masks_dir)
+    files = photos_of(opts.masks_dir)
     pool = []
     for i, path in enumerate(files):
         if progress:
@@ -262,7 +258,7 @@ def _masks_from_folder(opts: DatasetOptions, skipped: list[dict], progress) -> l
 def _masks_from_furnished(opts: DatasetOptions, engine, skipped: list[dict], progress) -> list:
     """(tight mask, source, furnished pixels) at the training size, from the app's automatic masks."""
     pool = []
-    files = photos_in(opts.furnished)
+    files = photos_of(opts.furnished)
     if not files:
         raise UserError(f"{opts.furnished}: no photos (jpg, png, tif, webp, heic) in it")
     for i, path in enumerate(files):
@@ -322,11 +318,11 @@ def empty_match(staged: Path, empties: list[Path]) -> Path | None:
 
 
 def _build_stage(opts: DatasetOptions, engine, writer: _Writer, skipped: list[dict], progress) -> None:
-    staged = photos_in(opts.furnished)
+    staged = photos_of(opts.furnished)
     if not staged:
         raise UserError(f"{opts.furnished}: no staged photos (jpg, png, tif, webp, heic) in it")
-    empties = photos_in(opts.empty_dir)
-    mask_files = {p.stem.lower(): p for p in photos_in(opts.masks_dir)}
+    empties = photos_of(opts.empty_dir)
+    mask_files = {p.stem.lower(): p for p in photos_of(opts.masks_dir)}
     items = []
     for i, path in enumerate(staged):
         if progress:
