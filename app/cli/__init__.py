@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     quiet_libraries(debug)
+    args = None
     try:
         args = build_parser().parse_args(argv)
         args.argv = argv  # a command that relaunches itself (train-lora --processes N) needs its own line
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return int(args.run(args) or 0)
     except InvalidRequest as exc:  # the request's own check, worded with the option the user typed
-        print(f"error: {option_name(exc.field)} {exc.problem}", file=sys.stderr)
+        print(f"error: {option_name(exc.field, args)} {exc.problem}", file=sys.stderr)
         return 2
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -51,9 +51,11 @@ _OPTIONS = {"margin_px": "--margin", "inpaint_scale": "--inpaint-control", "poin
             "max_side": "--resolution", "blur_px": "--blur", "prompts": "--prompt-file", "threshold": "--min-score"}
 
 
-def option_name(field: str) -> str:
-    """The command-line option that sets a request field (for messages)."""
-    return _OPTIONS.get(field, "--" + field.replace("_", "-"))
+def option_name(field: str, args=None) -> str:
+    """The command-line option that set a request field (for messages). A command whose option for a
+    field depends on the line (repaint's --keep or --mask) says so in `args.option_names`."""
+    renamed = getattr(args, "option_names", None) or {}
+    return renamed.get(field) or _OPTIONS.get(field, "--" + field.replace("_", "-"))
 
 
 def engine_for(args):

@@ -90,6 +90,7 @@ def read_prompts(args) -> list[str]:
 
 def build_request(args, photo) -> RepaintRequest:
     mode = "keep" if args.keep else "mask" if args.mask else "region"
+    args.option_names = {"mask": "--keep"} if args.keep else {}  # the request calls both its mask
     mask = load_mask(args.keep or args.mask, photo)
     request = RepaintRequest(
         **photo_fields(photo, args), mode=mode, region=args.region, mask=mask, prompts=read_prompts(args),

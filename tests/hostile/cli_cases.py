@@ -250,6 +250,9 @@ NEWER = [
                                                                  "-o", "l.safetensors"], 2, "no manifest.jsonl in it"),
     Case("a dataset built into its own photos", lambda d: ["dataset", _empty_rooms(d), "--masks", _dir(d, "mk"),
                                                            "-o", "empty"], 2, "empty"),
+    Case("repaint keeping an empty selection", lambda d: [
+        "repaint", "room.png", "--keep", _file(d, "none.png", lambda p: Image.new("L", (320, 240)).save(p)),
+        "--prompt", "x", "--models", "tiny", "-o", "x.png"], 2, "--keep is empty"),
     Case("repaint with a JPEG quality of 500", lambda d: [*REPAINT, "--quality", "500", "-o", "x.jpg"], 2,
          "--quality"),
     Case("a batch with a JPEG quality of 0", lambda d: ["batch", _jobs(d, "room.png,stage,mask.png,,,,1,1\n"),
