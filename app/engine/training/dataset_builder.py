@@ -346,12 +346,15 @@ def _build_stage(opts: DatasetOptions, engine, writer: _Writer, skipped: list[di
                 continue
             pixels, tight = found
             source = "automatic"
-        items.append((path, pixels, tight, source, empty_match(path, empties)))
-    splits = assign_splits(sorted({str(e or p) for p, _, _, _, e in items}), opts.split, opts.seed)
-    for path, pixels, tight, source, empty in items:
-        group = str(empty or path)
+        # only the training-size crops are kept: a shoot of 24 MP photos would not fit in memory whole
         window = crops.mask_window(tight)
+        image = crops.zoom(pixels, window, opts.size)
         mask = masks.grow(crops.zoom_mask(tight, window, opts.size), opts.margin_px())
+        items.append((path, pixels.shape[:2], window, image, mask, source, empty_match(path, empties)))
+        del pixels, tight
+    splits = assign_splits(sorted({str(item[-1] or item[0]) for item in items}), opts.split, opts.seed)
+    for path, (h, w), window, image, mask, source, empty in items:
+        group = str(empty or path)
         given = None
         if empty is not None:
             try:
@@ -360,8 +363,8 @@ def _build_stage(opts: DatasetOptions, engine, writer: _Writer, skipped: list[di
                 skipped.append({"path": str(empty), "reason": _reason(empty, exc)})
                 empty = None
             else:
-                room = cv2.resize(room, pixels.shape[1::-1], interpolation=cv2.INTER_AREA)
+                room = cv2.resize(room, (w, h), interpolation=cv2.INTER_AREA)
                 given = crops.zoom(room, window, opts.size)
-        writer.add(image=crops.zoom(pixels, window, opts.size), mask=mask, split=splits[group],
+        writer.add(image=image, mask=mask, split=splits[group],
                    kind="paired" if given is not None else "pseudo", source=path, mask_source=source,
                    input_image=given)
