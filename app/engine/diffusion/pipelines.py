@@ -17,7 +17,7 @@ from app.engine.diffusion.controlnet_lora import controlnet_path, load_controlne
 from app.engine.diffusion.families import family_for
 from app.engine.diffusion.fast import make_scheduler
 from app.engine.models.entries import ModelSet
-from app.engine.runtime.device import DeviceInfo
+from app.engine.runtime.device import DeviceInfo, free_memory
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,11 @@ class PipelineCache:
         self._lock = threading.Lock()
 
     def set_device(self, device: DeviceInfo) -> None:
-        """Switch memory tier (after an out-of-memory): drop pipelines, they are re-placed on next use."""
+        """Switch memory tier (after an out-of-memory): drop pipelines, they are re-placed on next use.
+        The GPU's cache is emptied once they are gone, not before (it would free nothing)."""
         self.device = device
         self.clear()
+        free_memory()
 
     def clear(self) -> None:
         with self._lock:

@@ -16,7 +16,7 @@ from pathlib import Path
 from app.engine.models.catalog import Catalog
 from app.engine.models.entries import ModelSet
 from app.engine.models.weights import check_lora_file
-from app.engine.runtime.device import DeviceInfo, explain_no_cuda, free_memory, is_out_of_memory, pick_device
+from app.engine.runtime.device import DeviceInfo, explain_no_cuda, is_out_of_memory, pick_device
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,6 @@ class ModelManager:
     def lower_memory_tier(self, device: DeviceInfo) -> DeviceInfo | None:
         """After an out-of-memory: the next tier down for this device, or None at the bottom."""
         lower = device.lower_tier()
-        free_memory()
         if lower is not None:
             for k, v in list(self._devices.items()):
                 if v == device:
