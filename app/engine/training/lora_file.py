@@ -55,8 +55,6 @@ def save_lora(path: Path, unet, pipeline_cls, metadata: dict) -> Path:
     return path
 
 
-
-
 def save_controlnet_lora(path: Path, controlnet, metadata: dict) -> Path:
     """The ControlNet's LoRA (peft names under `controlnet.`), the shape of its adapter and RoomStager's metadata."""
     path = Path(path)
@@ -68,12 +66,6 @@ def save_controlnet_lora(path: Path, controlnet, metadata: dict) -> Path:
                                           META_KEY: json.dumps(metadata, sort_keys=True, default=str)})
     os.replace(part, path)
     return path
-
-
-
-
-
-
 
 
 def load_controlnet_lora_into(controlnet, path: Path) -> None:
