@@ -19,12 +19,11 @@ import sys
 import threading
 from pathlib import Path
 
-from app.cli.common import emit_json, finite_float
+from app.cli.common import emit_json, finite_float, models_folder
 from app.engine import (
     Catalog,
     DownloadCancelled,
     check_space_for,
-    default_models_dir,
     ensure_tiny_models,
     human_bytes,
     import_path,
@@ -95,7 +94,7 @@ def _usage(p) -> int:
 def _catalog(spec: str, create: bool = False):
     if spec == "tiny":
         return Catalog.load(ensure_tiny_models())
-    root = default_models_dir() if spec in (None, "auto") else Path(spec).expanduser()
+    root = Path(models_folder(spec).path)
     if not root.is_dir():
         if not create:
             raise UserError(f"{root}: models folder not found")
