@@ -94,7 +94,3 @@ def read_manifest(folder: Path | str, check_files: bool = True) -> list[Sample]:
     if not samples:
         raise UserError(f"{path}: the dataset has no samples")
     return samples
-
-
-def by_split(samples: list[Sample], split: str, kinds: tuple[str, ...] | None = None) -> list[Sample]:
-    return [s for s in samples if s.split == split and (kinds is None or s.kind in kinds)]

@@ -111,11 +111,10 @@ def trainable(unet) -> list:
     return [p for p in unet.parameters() if p.requires_grad]
 
 
-def encode_latents(vae, pixels, generator=None, sample: bool = True):
-    """[-1, 1] pixels -> scaled latents (sampled from the VAE's distribution, or its mean)."""
+def encode_latents(vae, pixels):
+    """[-1, 1] pixels -> scaled latents: the mean of the VAE's distribution (the same every time)."""
     with torch.no_grad():
-        dist = vae.encode(pixels.to(vae.device, vae.dtype)).latent_dist
-        return _scaled(vae, dist.sample(generator) if sample else dist.mean)
+        return _scaled(vae, vae.encode(pixels.to(vae.device, vae.dtype)).latent_dist.mean)
 
 
 def _scaled(vae, z):

@@ -19,7 +19,7 @@ from pathlib import Path
 STATUS = "status.json"
 CONTROL = "control.json"
 COMMANDS = ("pause", "cancel")
-STATES = ("starting", "running", "validating", "paused", "cancelled", "done", "failed")
+# status.json "state": starting, running, validating, paused, cancelled, done or failed
 
 
 def _write_json(path: Path, data: dict) -> None:

@@ -101,7 +101,7 @@ class Validator:
         row.update(region_metrics(out, target, None, self.lpips))
         if i not in self._targets:
             pixels = torch.from_numpy(target.astype(np.float32) / 127.5 - 1.0).permute(2, 0, 1)[None]
-            self._targets[i] = encode_latents(self.pipe.vae, pixels, sample=False)
+            self._targets[i] = encode_latents(self.pipe.vae, pixels)
         want = self._targets[i].to(latents.device, torch.float32)
         small = torch.nn.functional.interpolate(torch.from_numpy(mask.astype(np.float32))[None, None],
                                                 size=want.shape[-2:])[0, 0].bool()
