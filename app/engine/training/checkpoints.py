@@ -15,6 +15,7 @@ import json
 import shutil
 from pathlib import Path
 
+from app.engine.training import runstate
 from app.errors import UserError
 
 STATE = "trainer_state.json"
@@ -90,3 +91,12 @@ def check_compatible(saved: dict, now: dict, path: Path) -> None:
         if key in saved and saved[key] != now.get(key):
             raise UserError(f"{path}: the checkpoint was trained with {key} = {saved[key]!r}, this run has "
                             f"{now.get(key)!r}; resume with the same settings and dataset, or start a new run")
+
+
+def failed_before_training(run_dir: Path) -> bool:
+    """A run folder whose run failed before its first step and saved nothing (a wrong dataset path,
+    say): it holds nothing of the user's, so the corrected command may replace it."""
+    if not Path(run_dir).is_dir() or all_checkpoints(run_dir):
+        return False
+    status = runstate.read_status(run_dir) or {}
+    return status.get("state") == "failed" and not status.get("step")

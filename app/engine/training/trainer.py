@@ -148,18 +148,10 @@ class _Run:
     def _check_output(self) -> None:
         if self.resume_from or self.cfg.overwrite:
             return
-        existing = [p for p in (self.output, self.run_dir) if p.exists() and not self._failed_before_training(p)]
+        existing = [p for p in (self.output, self.run_dir) if p.exists() and not (p == self.run_dir and checkpoints.failed_before_training(p))]
         if existing:
             raise UserError(f"{existing[0]}: exists; choose another -o name, resume it with --resume "
                             f"{self.run_dir}, or replace it with --overwrite")
-
-    def _failed_before_training(self, path: Path) -> bool:
-        """A run folder whose run failed before its first step and saved nothing (a wrong dataset path,
-        say): it holds nothing of the user's, so the corrected command may replace it."""
-        if path != self.run_dir or not path.is_dir() or checkpoints.all_checkpoints(path):
-            return False
-        status = runstate.read_status(path) or {}
-        return status.get("state") == "failed" and not status.get("step")
 
     def _identity(self) -> dict:
         cfg = self.cfg
@@ -191,7 +183,7 @@ class _Run:
         self._check_output()
         self.acc.wait_for_everyone()
         if self.main:
-            if (self.cfg.overwrite and not self.cfg.resume) or self._failed_before_training(self.run_dir):
+            if (self.cfg.overwrite and not self.cfg.resume) or checkpoints.failed_before_training(self.run_dir):
                 shutil.rmtree(self.run_dir, ignore_errors=True)
             self.run_dir.mkdir(parents=True, exist_ok=True)
         self.acc.wait_for_everyone()
